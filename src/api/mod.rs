@@ -1,0 +1,238 @@
+//! HTTP API: health, Prometheus metrics, status, sensors, alerts, aggregates.
+//! Loopback by default; a bearer token guards every route when one is configured.
+
+mod query;
+
+use crate::metrics::Metrics;
+use crate::reading::now_ms;
+use crate::sensor_glob::SensorGlob;
+use crate::store::{AlertFilter, Reader};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+pub use query::parse_time as query_time;
+use query::{parse_time, AggregateQuery, AlertQuery};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub reader: Reader,
+    pub metrics: Arc<Metrics>,
+    pub ready: Arc<AtomicBool>,
+    pub token: Option<Arc<str>>,
+    pub gateway: Arc<str>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/sensors", get(sensors))
+        .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/aggregates", get(aggregates))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state)
+}
+
+/// An error answered as `{"error": "..."}` with its status.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl ApiError {
+    fn bad_request(msg: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, msg.into())
+    }
+}
+
+async fn auth(State(s): State<ApiState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &s.token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes()));
+        if !ok {
+            return ApiError(
+                StatusCode::UNAUTHORIZED,
+                "send Authorization: Bearer <token from api.token-file>".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn readyz(State(s): State<ApiState>) -> Response {
+    if s.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
+    }
+}
+
+async fn metrics(State(s): State<ApiState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Runs a store read off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+#[derive(Serialize)]
+pub struct SourceStatus {
+    pub name: String,
+    pub kind: &'static str,
+    pub connected: bool,
+    pub messages: u64,
+    pub readings: u64,
+    pub rejected: u64,
+}
+
+#[derive(Serialize)]
+pub struct Status {
+    pub gateway: String,
+    pub version: &'static str,
+    pub ready: bool,
+    pub uptime_s: u64,
+    pub readings_total: u64,
+    pub readings_per_s: i64,
+    pub alerts_firing: i64,
+    pub journal_rows: i64,
+    pub db_bytes: u64,
+    pub commit_p99_ms: f64,
+    pub ingest_queue: i64,
+    pub writer_queue: i64,
+    pub sources: Vec<SourceStatus>,
+}
+
+async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
+    let reader = s.reader.clone();
+    let stats = blocking(move || reader.stats()).await?;
+    let m = &s.metrics;
+    Ok(Json(Status {
+        gateway: s.gateway.to_string(),
+        version: env!("CARGO_PKG_VERSION"),
+        ready: s.ready.load(Ordering::Relaxed),
+        uptime_s: m.started.elapsed().as_secs(),
+        readings_total: m.readings_in.get(),
+        readings_per_s: m.readings_per_s.get(),
+        alerts_firing: m.alerts_firing.get(),
+        journal_rows: stats.journal_rows,
+        db_bytes: stats.db_bytes,
+        commit_p99_ms: m.commit_latency_us.summary().3 as f64 / 1000.0,
+        ingest_queue: m.ingest_queue.get(),
+        writer_queue: m.writer_queue.get(),
+        sources: m
+            .sources()
+            .iter()
+            .map(|x| SourceStatus {
+                name: x.name.clone(),
+                kind: x.kind,
+                connected: x.connected.get() == 1,
+                messages: x.messages.get(),
+                readings: x.readings.get(),
+                rejected: x.rejected_total(),
+            })
+            .collect(),
+    }))
+}
+
+async fn sensors(State(s): State<ApiState>) -> Result<Response, ApiError> {
+    let reader = s.reader.clone();
+    let rows = blocking(move || reader.sensors()).await?;
+    Ok(Json(serde_json::json!({ "sensors": rows })).into_response())
+}
+
+fn glob(pattern: Option<&str>) -> Result<Option<SensorGlob>, ApiError> {
+    pattern
+        .map(|p| {
+            SensorGlob::new(&[p])
+                .map_err(|e| ApiError::bad_request(format!("sensor: `{p}` is not a glob: {e}")))
+        })
+        .transpose()
+}
+
+async fn alerts(
+    State(s): State<ApiState>,
+    Query(q): Query<AlertQuery>,
+) -> Result<Response, ApiError> {
+    let now = now_ms();
+    if let Some(sev) = &q.severity {
+        if crate::config::Severity::parse(sev).is_none() {
+            return Err(ApiError::bad_request(
+                "severity: use info, warning or critical",
+            ));
+        }
+    }
+    if let Some(state) = &q.state {
+        if state != "firing" && state != "resolved" {
+            return Err(ApiError::bad_request("state: use firing or resolved"));
+        }
+    }
+    let filter = AlertFilter {
+        since_ms: q
+            .since
+            .as_deref()
+            .map(|t| parse_time(t, now).map_err(ApiError::bad_request))
+            .transpose()?,
+        until_ms: q
+            .until
+            .as_deref()
+            .map(|t| parse_time(t, now).map_err(ApiError::bad_request))
+            .transpose()?,
+        sensor: glob(q.sensor.as_deref())?,
+        severity: q.severity.clone(),
+        state: q.state.clone(),
+        limit: q.limit.unwrap_or(100).min(10_000),
+    };
+    let reader = s.reader.clone();
+    let rows = blocking(move || reader.alerts(&filter)).await?;
+    Ok(Json(serde_json::json!({ "alerts": rows })).into_response())
+}
+
+async fn aggregates(
+    State(s): State<ApiState>,
+    Query(q): Query<AggregateQuery>,
+) -> Result<Response, ApiError> {
+    let now = now_ms();
+    let from = match &q.from {
+        Some(t) => parse_time(t, now).map_err(ApiError::bad_request)?,
+        None => now - 3_600_000,
+    };
+    let to = match &q.to {
+        Some(t) => parse_time(t, now).map_err(ApiError::bad_request)?,
+        None => i64::MAX,
+    };
+    let sensor = glob(q.sensor.as_deref())?;
+    let limit = q.limit.unwrap_or(1000).min(100_000);
+    let reader = s.reader.clone();
+    let rows = blocking(move || reader.aggregates(sensor.as_ref(), from, to, limit)).await?;
+    Ok(Json(serde_json::json!({ "aggregates": rows })).into_response())
+}

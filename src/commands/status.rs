@@ -1,0 +1,72 @@
+//! `edgewatch status`: asks the running daemon's API and prints a summary.
+
+use super::CommandError;
+use std::time::Duration;
+
+pub fn run(base_url: &str, token: Option<&str>, json: bool) -> Result<String, CommandError> {
+    let url = format!("{}/api/v1/status", base_url.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let mut req = agent.get(&url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let body = req
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_string())
+        .map_err(|e| {
+            CommandError::Unreachable(format!(
+                "cannot reach edgewatch at {url}: {e} (is it running? `systemctl status edgewatch`; pass --url if it listens elsewhere)"
+            ))
+        })?;
+    if json {
+        return Ok(body);
+    }
+    let v: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| CommandError::Unreachable(format!("{url} answered no JSON: {e}")))?;
+    Ok(render(&v))
+}
+
+fn render(v: &serde_json::Value) -> String {
+    let mut out = format!(
+        "edgewatch {} on {}: {}, up {}s\n\
+         readings: {} total, {}/s\n\
+         alerts firing: {}\n\
+         journal: {} rows, database {} bytes, commit p99 {} ms\n\
+         queues: ingest {}, writer {}\n",
+        v["version"].as_str().unwrap_or("?"),
+        v["gateway"].as_str().unwrap_or("?"),
+        if v["ready"].as_bool() == Some(true) {
+            "ready"
+        } else {
+            "not ready"
+        },
+        v["uptime_s"],
+        v["readings_total"],
+        v["readings_per_s"],
+        v["alerts_firing"],
+        v["journal_rows"],
+        v["db_bytes"],
+        v["commit_p99_ms"],
+        v["ingest_queue"],
+        v["writer_queue"],
+    );
+    for s in v["sources"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "source {} ({}): {}, {} messages, {} readings, {} rejected\n",
+            s["name"].as_str().unwrap_or("?"),
+            s["kind"].as_str().unwrap_or("?"),
+            if s["connected"].as_bool() == Some(true) {
+                "connected"
+            } else {
+                "DISCONNECTED"
+            },
+            s["messages"],
+            s["readings"],
+            s["rejected"],
+        ));
+    }
+    out
+}

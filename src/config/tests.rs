@@ -1,0 +1,107 @@
+use super::*;
+use std::path::Path;
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("test.toml"))
+}
+
+fn issues(text: &str) -> Vec<ConfigIssue> {
+    match load(text) {
+        Err(ConfigError::Invalid { issues, .. }) => issues,
+        other => panic!("expected validation issues, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_file_gets_defaults() {
+    let c = load("").unwrap();
+    assert_eq!(c.aggregate.window, std::time::Duration::from_secs(60));
+    assert_eq!(c.api.listen, "127.0.0.1:9464");
+    assert_eq!(c.store.synchronous, Synchronous::Full);
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_line() {
+    let err = load("[store]\ncommit-interval = \"5ms\"\ncomit-max-rows = 3\n").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("comit-max-rows"), "{text}");
+    assert!(text.contains("line 3"), "{text}");
+}
+
+#[test]
+fn human_durations_parse() {
+    let c = load("[aggregate]\nwindow = \"5m\"\n").unwrap();
+    assert_eq!(c.aggregate.window.as_secs(), 300);
+    let err = load("[aggregate]\nwindow = 60\n").unwrap_err().to_string();
+    assert!(err.contains("window"), "{err}");
+}
+
+#[test]
+fn rule_errors_name_key_and_line() {
+    let text = r#"
+[[rules]]
+name = "hot"
+sensors = ["a/*"]
+above = 80.0
+
+[[rules]]
+name = "cold"
+sensors = ["b/*"]
+below = 5.0
+clear = 2.0
+"#;
+    let got = issues(text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].key, "rules[1].clear");
+    assert_eq!(got[0].line, Some(11));
+    assert!(got[0].message.contains("at or above"), "{}", got[0].message);
+}
+
+#[test]
+fn rule_needs_exactly_one_condition() {
+    let got = issues("[[rules]]\nname = \"x\"\nsensors = [\"a\"]\n");
+    assert!(got[0].message.contains("no condition"));
+    let got = issues("[[rules]]\nname = \"x\"\nsensors = [\"a\"]\nabove = 1.0\nbelow = 0.0\n");
+    assert!(got[0].message.contains("several conditions"));
+}
+
+#[test]
+fn mqtt_checks_topic_template_and_qos() {
+    let text = r#"
+[[sources.mqtt]]
+name = "m"
+host = "127.0.0.1"
+keep-alive = "500ms"
+[[sources.mqtt.subscriptions]]
+topic = "factory/+/sensors"
+sensor-id = "{1}/{5}"
+qos = 2
+[[sources.mqtt.subscriptions]]
+topic = "a/#/b"
+"#;
+    let keys: Vec<String> = issues(text).into_iter().map(|i| i.key).collect();
+    assert!(
+        keys.contains(&"sources.mqtt[0].keep-alive".to_string()),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&"sources.mqtt[0].subscriptions[0].sensor-id".to_string()));
+    assert!(keys.contains(&"sources.mqtt[0].subscriptions[0].qos".to_string()));
+    assert!(keys.contains(&"sources.mqtt[0].subscriptions[1].topic".to_string()));
+}
+
+#[test]
+fn open_api_needs_a_token() {
+    let got = issues("[api]\nlisten = \"0.0.0.0:9464\"\n");
+    assert_eq!(got[0].key, "api.listen");
+    assert!(got[0].message.contains("token-file"));
+}
+
+#[test]
+fn shipped_configs_are_valid() {
+    for f in ["config/edgewatch.toml", "config/demo.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
+        if let Err(e) = Config::load(&path) {
+            panic!("{f}: {e}");
+        }
+    }
+}

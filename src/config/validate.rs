@@ -1,0 +1,406 @@
+//! Pure validation: no I/O, every issue names its key and what is allowed.
+
+use super::*;
+use crate::sensor_glob;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Returns every problem found; empty means the config can be built.
+pub fn validate(c: &Config) -> Vec<ConfigIssue> {
+    let mut v = Issues(Vec::new());
+    gateway(&mut v, &c.gateway);
+    api(&mut v, &c.api);
+    log(&mut v, &c.log);
+    store(&mut v, &c.store);
+    aggregate(&mut v, &c.aggregate);
+    let mut names = HashSet::new();
+    for (i, m) in c.sources.mqtt.iter().enumerate() {
+        mqtt(&mut v, &format!("sources.mqtt[{i}]"), m);
+        unique_name(
+            &mut v,
+            &mut names,
+            &format!("sources.mqtt[{i}].name"),
+            &m.name,
+        );
+    }
+    for (i, s) in c.sources.simulator.iter().enumerate() {
+        simulator(&mut v, &format!("sources.simulator[{i}]"), s);
+        unique_name(
+            &mut v,
+            &mut names,
+            &format!("sources.simulator[{i}].name"),
+            &s.name,
+        );
+    }
+    let mut rule_names = HashSet::new();
+    for (i, r) in c.rules.iter().enumerate() {
+        rule(&mut v, &format!("rules[{i}]"), r);
+        unique_name(
+            &mut v,
+            &mut rule_names,
+            &format!("rules[{i}].name"),
+            &r.name,
+        );
+    }
+    v.0
+}
+
+struct Issues(Vec<ConfigIssue>);
+
+impl Issues {
+    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigIssue {
+            key: key.into(),
+            line: None,
+            message: message.into(),
+        });
+    }
+
+    fn range(&mut self, key: String, d: Duration, min: Duration, max: Duration) {
+        if d < min || d > max {
+            self.push(
+                key,
+                format!(
+                    "{} is out of range: allowed {} to {}",
+                    humantime::format_duration(d),
+                    humantime::format_duration(min),
+                    humantime::format_duration(max)
+                ),
+            );
+        }
+    }
+}
+
+fn unique_name(v: &mut Issues, seen: &mut HashSet<String>, key: &str, name: &str) {
+    if name.trim().is_empty() {
+        v.push(key, "must not be empty");
+    } else if !seen.insert(name.to_owned()) {
+        v.push(key, format!("`{name}` is used twice: names must be unique"));
+    }
+}
+
+fn gateway(v: &mut Issues, g: &GatewayConfig) {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    if g.id.is_empty() || !g.id.chars().all(ok) {
+        v.push(
+            "gateway.id",
+            format!(
+                "`{}` is not allowed: use letters, digits, `.`, `_` or `-`",
+                g.id
+            ),
+        );
+    }
+    if g.state_dir.as_os_str().is_empty() {
+        v.push("gateway.state-dir", "must not be empty");
+    }
+}
+
+fn api(v: &mut Issues, a: &ApiConfig) {
+    match a.listen.parse::<SocketAddr>() {
+        Err(_) => v.push(
+            "api.listen",
+            format!("`{}` is not an address: write IP:PORT, e.g. 127.0.0.1:9464", a.listen),
+        ),
+        Ok(addr) if a.enabled && !addr.ip().is_loopback() && a.token_file.is_none() => v.push(
+            "api.listen",
+            format!(
+                "{addr} is reachable from other hosts: set api.token-file to a file holding a bearer token, or listen on 127.0.0.1"
+            ),
+        ),
+        Ok(_) => {}
+    }
+}
+
+fn log(v: &mut Issues, l: &LogConfig) {
+    if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&l.level) {
+        v.push(
+            "log.level",
+            format!(
+                "`{}` is not a log filter ({e}): use e.g. `info` or `edgewatch=debug`",
+                l.level
+            ),
+        );
+    }
+}
+
+fn store(v: &mut Issues, s: &StoreConfig) {
+    v.range(
+        "store.commit-interval".into(),
+        s.commit_interval,
+        Duration::from_millis(1),
+        Duration::from_secs(1),
+    );
+    if s.commit_max_rows == 0 || s.commit_max_rows > 1_000_000 {
+        v.push("store.commit-max-rows", "allowed 1 to 1000000");
+    }
+    v.range(
+        "store.journal-retention".into(),
+        s.journal_retention,
+        Duration::from_secs(60),
+        Duration::from_secs(3650 * 86_400),
+    );
+    v.range(
+        "store.history-retention".into(),
+        s.history_retention,
+        Duration::from_secs(3600),
+        Duration::from_secs(3650 * 86_400),
+    );
+    if s.journal_max_size < bytesize::ByteSize::mib(1) {
+        v.push("store.journal-max-size", "must be at least 1 MiB");
+    }
+    v.range(
+        "store.prune-interval".into(),
+        s.prune_interval,
+        Duration::from_secs(1),
+        Duration::from_secs(86_400),
+    );
+}
+
+fn aggregate(v: &mut Issues, a: &AggregateConfig) {
+    v.range(
+        "aggregate.window".into(),
+        a.window,
+        Duration::from_secs(1),
+        Duration::from_secs(86_400),
+    );
+    if a.window.subsec_millis() != 0 || a.window.subsec_nanos() % 1_000_000 != 0 {
+        v.push("aggregate.window", "must be a whole number of seconds");
+    }
+    v.range(
+        "aggregate.lateness".into(),
+        a.lateness,
+        Duration::ZERO,
+        Duration::from_secs(3600),
+    );
+}
+
+fn mqtt(v: &mut Issues, k: &str, m: &MqttSourceConfig) {
+    if m.host.trim().is_empty() {
+        v.push(format!("{k}.host"), "must not be empty");
+    }
+    if m.port == 0 {
+        v.push(format!("{k}.port"), "must be 1 to 65535");
+    }
+    // rumqttc panics on a keep-alive under one second; refuse it here instead.
+    v.range(
+        format!("{k}.keep-alive"),
+        m.keep_alive,
+        Duration::from_secs(1),
+        Duration::from_secs(65_535),
+    );
+    if m.reconnect_min.is_zero() || m.reconnect_min > m.reconnect_max {
+        v.push(
+            format!("{k}.reconnect-min"),
+            "must be above zero and not above reconnect-max",
+        );
+    }
+    if m.password.is_some() && m.password_file.is_some() {
+        v.push(
+            format!("{k}.password-file"),
+            "set password or password-file, not both",
+        );
+    }
+    if let Some(tls) = &m.tls {
+        if tls.cert_file.is_some() != tls.key_file.is_some() {
+            v.push(
+                format!("{k}.tls"),
+                "cert-file and key-file go together for mutual TLS: set both or neither",
+            );
+        }
+    }
+    if m.max_depth == 0 || m.max_depth > 128 {
+        v.push(format!("{k}.max-depth"), "allowed 1 to 128");
+    }
+    if m.subscriptions.is_empty() {
+        v.push(
+            format!("{k}.subscriptions"),
+            "at least one [[sources.mqtt.subscriptions]] with a topic is needed",
+        );
+    }
+    for (i, s) in m.subscriptions.iter().enumerate() {
+        subscription(v, &format!("{k}.subscriptions[{i}]"), s);
+    }
+}
+
+fn subscription(v: &mut Issues, k: &str, s: &SubscriptionConfig) {
+    if let Err(why) = check_topic_filter(&s.topic) {
+        v.push(format!("{k}.topic"), format!("`{}` {why}", s.topic));
+    }
+    if s.qos > 1 {
+        v.push(
+            format!("{k}.qos"),
+            format!(
+                "{} is not supported: use 0 or 1 (1 is durable end to end)",
+                s.qos
+            ),
+        );
+    }
+    if let Some(t) = &s.sensor_id {
+        if let Err(why) = check_template(t, &s.topic) {
+            v.push(format!("{k}.sensor-id"), why);
+        }
+    }
+    if s.format != PayloadFormat::Fields && !s.fields.is_empty() {
+        v.push(format!("{k}.fields"), "only used with format = \"fields\"");
+    }
+}
+
+/// MQTT filter rules: `#` only as the whole last level, `+` only as a whole level.
+pub(crate) fn check_topic_filter(topic: &str) -> Result<(), String> {
+    if topic.is_empty() {
+        return Err("is empty: give a topic filter such as `factory/+/sensors/#`".into());
+    }
+    let levels: Vec<&str> = topic.split('/').collect();
+    for (i, l) in levels.iter().enumerate() {
+        if l.contains('#') && (*l != "#" || i + 1 != levels.len()) {
+            return Err("is not a valid filter: `#` must be the whole last level".into());
+        }
+        if l.contains('+') && *l != "+" {
+            return Err("is not a valid filter: `+` must be a whole level".into());
+        }
+    }
+    Ok(())
+}
+
+/// `{N}` must be a topic level that exists for every matching topic.
+fn check_template(template: &str, topic: &str) -> Result<(), String> {
+    let levels = topic.split('/').count();
+    let open_ended = topic.ends_with('#');
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            return Err(format!("`{template}` has an unclosed `{{`"));
+        };
+        let name = &rest[start + 1..start + len];
+        match name.parse::<usize>() {
+            Ok(n) if !open_ended && n >= levels => {
+                return Err(format!(
+                    "`{{{n}}}` is past the end of `{topic}`: levels are numbered 0 to {}",
+                    levels - 1
+                ))
+            }
+            Ok(_) => {}
+            Err(_) if name == "topic" || name == "field" => {}
+            Err(_) => {
+                return Err(format!(
+                    "`{{{name}}}` is unknown: use {{0}}, {{1}} ... (topic levels), {{topic}} or {{field}}"
+                ))
+            }
+        }
+        rest = &rest[start + len + 1..];
+    }
+    Ok(())
+}
+
+fn simulator(v: &mut Issues, k: &str, s: &SimulatorConfig) {
+    if s.lines == 0 || s.lines > 100 {
+        v.push(format!("{k}.lines"), "allowed 1 to 100");
+    }
+    if s.machines_per_line == 0 || s.machines_per_line > 1000 {
+        v.push(format!("{k}.machines-per-line"), "allowed 1 to 1000");
+    }
+    v.range(
+        format!("{k}.interval"),
+        s.interval,
+        Duration::from_micros(1),
+        Duration::from_secs(3600),
+    );
+    if !(0.0..=3600.0).contains(&s.fault_rate) {
+        v.push(
+            format!("{k}.fault-rate"),
+            "allowed 0 to 3600 faults per machine-hour",
+        );
+    }
+    v.range(
+        format!("{k}.fault-duration"),
+        s.fault_duration,
+        Duration::from_secs(1),
+        Duration::from_secs(86_400),
+    );
+    if s.site.is_empty() || s.site.contains('/') {
+        v.push(
+            format!("{k}.site"),
+            "must be one non-empty id level (no `/`)",
+        );
+    }
+}
+
+fn rule(v: &mut Issues, k: &str, r: &RuleConfig) {
+    if r.sensors.is_empty() && r.labels.is_empty() {
+        v.push(
+            format!("{k}.sensors"),
+            "a rule needs sensor globs (sensors = [\"plant1/*/temperature\"]) or labels to match",
+        );
+    }
+    for (i, g) in r.sensors.iter().enumerate() {
+        if let Err(e) = sensor_glob::compile(g) {
+            v.push(
+                format!("{k}.sensors[{i}]"),
+                format!("`{g}` is not a glob: {e}"),
+            );
+        }
+    }
+    let conditions = [
+        r.above.is_some(),
+        r.below.is_some(),
+        r.rate_above.is_some(),
+        r.stale_after.is_some(),
+    ];
+    match conditions.iter().filter(|c| **c).count() {
+        1 => {}
+        0 => v.push(
+            k.to_string(),
+            "has no condition: set one of above, below, rate-above, stale-after",
+        ),
+        _ => v.push(
+            k.to_string(),
+            "has several conditions: set exactly one of above, below, rate-above, stale-after (write one rule per condition)",
+        ),
+    }
+    for (name, value) in [
+        ("above", r.above),
+        ("below", r.below),
+        ("clear", r.clear),
+        ("rate-above", r.rate_above),
+    ] {
+        if value.is_some_and(|x| !x.is_finite()) {
+            v.push(format!("{k}.{name}"), "must be a finite number");
+        }
+    }
+    match (r.above, r.below, r.clear) {
+        (Some(a), _, Some(c)) if c > a => v.push(
+            format!("{k}.clear"),
+            format!("{c} is above the limit {a}: for an `above` rule the clear level must be at or below it"),
+        ),
+        (_, Some(b), Some(c)) if c < b => v.push(
+            format!("{k}.clear"),
+            format!("{c} is below the limit {b}: for a `below` rule the clear level must be at or above it"),
+        ),
+        (None, None, Some(_)) => v.push(format!("{k}.clear"), "only applies to above or below rules"),
+        _ => {}
+    }
+    if r.rate_above.is_some_and(|x| x <= 0.0) {
+        v.push(
+            format!("{k}.rate-above"),
+            "must be above zero (units per second)",
+        );
+    }
+    if let Some(d) = r.stale_after {
+        v.range(
+            format!("{k}.stale-after"),
+            d,
+            Duration::from_secs(1),
+            Duration::from_secs(30 * 86_400),
+        );
+    }
+    if r.for_duration.is_some() && r.for_count.is_some() {
+        v.push(
+            format!("{k}.for-count"),
+            "set `for` (a duration) or `for-count`, not both",
+        );
+    }
+    if r.for_count == Some(0) {
+        v.push(format!("{k}.for-count"), "must be 1 or more");
+    }
+}

@@ -1,0 +1,204 @@
+//! Wires the parts into a running daemon and owns the shutdown order:
+//! sources stop (acknowledging what committed) → pipeline drains → writer commits
+//! and exits → API stops.
+
+use crate::api::{self, ApiState};
+use crate::config::Config;
+use crate::detect::AlertEvent;
+use crate::metrics::Metrics;
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::sources::{IngestBatch, Source, SourceError};
+use crate::store::{self, Reader, StoreError, WriteBatch, WriteOp, Writer};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// How long sources get to finish after a shutdown signal.
+const GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("cannot listen on {addr}: {source} (change api.listen or stop what uses that port)")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read api.token-file {path}: {source}")]
+    Token {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What a started daemon tells its caller.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub api: Option<SocketAddr>,
+    pub metrics: Arc<Metrics>,
+    pub state_dir: PathBuf,
+}
+
+#[derive(Default)]
+pub struct Hooks {
+    /// Told once everything is up.
+    pub started: Option<oneshot::Sender<Started>>,
+    /// Receives every alert event as it happens (for the demo's live view).
+    pub alerts: Option<oneshot::Sender<broadcast::Receiver<AlertEvent>>>,
+}
+
+/// Runs until `shutdown` is cancelled, then stops in order and returns.
+pub async fn run(
+    config: Config,
+    shutdown: CancellationToken,
+    hooks: Hooks,
+) -> Result<(), DaemonError> {
+    let metrics = Arc::new(Metrics::default());
+    let state_dir = config.gateway.state_dir.clone();
+    let writer = Writer::spawn(&store::db_path(&state_dir), &config.store, metrics.clone())?;
+    let reader = Reader::open(&state_dir)?;
+
+    let mut pipeline = Pipeline::new(&config, metrics.clone())?;
+    let mut recovered = WriteBatch::default();
+    let summary = pipeline.restore(&reader, &mut recovered)?;
+    tracing::info!(
+        replayed = summary.replayed,
+        sensors = summary.sensors,
+        firing = summary.firing,
+        "state restored from the store"
+    );
+    if !recovered.alerts.is_empty() {
+        let _ = writer.tx.send(WriteOp::Batch(recovered)).await;
+    }
+    if let Some(tx) = hooks.alerts {
+        let _ = tx.send(pipeline.subscribe_alerts());
+    }
+
+    let sources = Source::build_all(&config, &metrics)?;
+    let (ingest_tx, ingest_rx) = mpsc::channel::<IngestBatch>(1024);
+    let pipeline_task = tokio::spawn(pipeline.run(ingest_rx, writer.tx.clone()));
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let api_stop = CancellationToken::new();
+    let (api_addr, api_task) = if config.api.enabled {
+        let token = match &config.api.token_file {
+            Some(path) => Some(Arc::from(
+                std::fs::read_to_string(path)
+                    .map_err(|source| DaemonError::Token {
+                        path: path.clone(),
+                        source,
+                    })?
+                    .trim(),
+            )),
+            None => None,
+        };
+        let listener = tokio::net::TcpListener::bind(&config.api.listen)
+            .await
+            .map_err(|source| DaemonError::Listen {
+                addr: config.api.listen.clone(),
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DaemonError::Listen {
+                addr: config.api.listen.clone(),
+                source,
+            })?;
+        // Lets `edgewatch status` and tests find an API bound to port 0.
+        let _ = std::fs::write(state_dir.join("api.addr"), addr.to_string());
+        let app = api::router(ApiState {
+            reader: reader.clone(),
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+            token,
+            gateway: config.gateway.id.as_str().into(),
+        });
+        let stop = api_stop.clone();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "api server failed");
+            }
+        });
+        tracing::info!(%addr, "api listening");
+        (Some(addr), Some(task))
+    } else {
+        (None, None)
+    };
+
+    let mut source_tasks = Vec::new();
+    for s in sources {
+        tracing::info!(source = s.name(), "source starting");
+        source_tasks.push(tokio::spawn(
+            s.run(ingest_tx.clone(), shutdown.child_token()),
+        ));
+    }
+    drop(ingest_tx);
+    ready.store(true, Ordering::Relaxed);
+    if let Some(tx) = hooks.started {
+        let _ = tx.send(Started {
+            api: api_addr,
+            metrics: metrics.clone(),
+            state_dir: state_dir.clone(),
+        });
+    }
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down: stopping sources");
+    ready.store(false, Ordering::Relaxed);
+    let sources_done = async {
+        for t in source_tasks {
+            let _ = t.await;
+        }
+    };
+    if tokio::time::timeout(GRACE, sources_done).await.is_err() {
+        tracing::warn!(
+            "sources did not stop within {GRACE:?}; unacknowledged messages will be redelivered"
+        );
+    }
+    let _ = pipeline_task.await;
+    let writer_result = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .unwrap_or(Err(StoreError::WriterGone));
+    api_stop.cancel();
+    if let Some(t) = api_task {
+        let _ = t.await;
+    }
+    writer_result?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,17 @@
+//! edgewatch: an edge gateway daemon. Sources emit [`reading::Reading`]s into the
+//! [`pipeline`], which runs detectors and aggregates and hands everything to the
+//! single SQLite writer in [`store`]; the [`api`] and CLI read the store.
+
+pub mod aggregate;
+pub mod api;
+pub mod backoff;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod detect;
+pub mod metrics;
+pub mod pipeline;
+pub mod reading;
+pub mod sensor_glob;
+pub mod sources;
+pub mod store;

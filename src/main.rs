@@ -1,0 +1,278 @@
+//! The `edgewatch` binary: parses the command line, sets up logging and the runtime,
+//! calls the library, and maps errors to exit codes (78 = bad config, EX_CONFIG).
+
+use clap::{Parser, Subcommand};
+use edgewatch::commands::{self, CommandError};
+use edgewatch::config::{Config, LogFormat, SimulatorConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const EX_CONFIG: u8 = 78;
+const DEFAULT_CONFIG: &str = "/etc/edgewatch/edgewatch.toml";
+
+#[derive(Parser)]
+#[command(
+    name = "edgewatch",
+    version,
+    about = "Edge gateway daemon: sensors in, alerts and aggregates out, durable in SQLite"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run a simulated plant through the real pipeline; no broker or config needed.
+    Demo {
+        /// State directory for the demo's store.
+        #[arg(long, default_value = "edgewatch-demo")]
+        dir: PathBuf,
+        /// API address.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: String,
+        /// Stop after this long (e.g. "2m"); runs until Ctrl-C otherwise.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<Duration>,
+    },
+    /// Validate a config file without starting anything; exit 78 if it is invalid.
+    CheckConfig {
+        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Show recent alerts from the store (works with the daemon running or not).
+    Alerts {
+        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
+        config: PathBuf,
+        /// Read this state directory instead of the config's.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// How far back: a duration ("24h") or an RFC 3339 time.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Sensor id glob.
+        #[arg(long)]
+        sensor: Option<String>,
+        /// firing or resolved.
+        #[arg(long, value_parser = ["firing", "resolved"])]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what the running daemon reports (via its HTTP API).
+    Status {
+        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
+        config: PathBuf,
+        /// API base URL; default from the config's api.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a simulated plant to an MQTT broker (for trials, tests and benches).
+    Simulate {
+        /// Broker address HOST:PORT.
+        #[arg(long)]
+        mqtt: String,
+        /// Messages per second, all sensors together.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Stop after this many messages.
+        #[arg(long)]
+        count: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        qos: u8,
+        #[arg(long, default_value_t = 2)]
+        lines: u32,
+        #[arg(long, default_value_t = 3)]
+        machines_per_line: u32,
+        /// Injected faults per machine-hour.
+        #[arg(long, default_value_t = 0.5)]
+        fault_rate: f64,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = match &e {
+                CommandError::Config(_) => EX_CONFIG,
+                CommandError::Daemon(edgewatch::daemon::DaemonError::Source(_)) => EX_CONFIG,
+                _ => 1,
+            };
+            eprintln!("edgewatch: {e}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("edgewatch")
+        .build()
+        .expect("cannot start the tokio runtime")
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Under systemd journald stamps time itself.
+    let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        _ if under_journald => builder.without_time().with_ansi(false).try_init(),
+        _ => builder.try_init(),
+    };
+}
+
+fn load(path: &std::path::Path) -> Result<Config, CommandError> {
+    Ok(Config::load(path)?)
+}
+
+fn dispatch(command: Command) -> Result<(), CommandError> {
+    match command {
+        Command::CheckConfig { config } => match Config::load(&config) {
+            Ok(c) => {
+                println!(
+                    "{}: OK ({} mqtt source(s), {} simulator(s), {} rule(s))",
+                    config.display(),
+                    c.sources.mqtt.len(),
+                    c.sources.simulator.len(),
+                    c.rules.len()
+                );
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        },
+        Command::Run { config } => {
+            let c = load(&config)?;
+            init_logging(&c.log.level, c.log.format);
+            tracing::info!(config = %config.display(), gateway = %c.gateway.id, "edgewatch {} starting", env!("CARGO_PKG_VERSION"));
+            runtime().block_on(async {
+                let shutdown = CancellationToken::new();
+                let trigger = shutdown.clone();
+                tokio::spawn(async move {
+                    edgewatch::daemon::shutdown_signal().await;
+                    trigger.cancel();
+                });
+                edgewatch::daemon::run(c, shutdown, Default::default()).await
+            })?;
+            Ok(())
+        }
+        Command::Demo {
+            dir,
+            listen,
+            duration,
+        } => {
+            init_logging("warn", LogFormat::Plain);
+            runtime().block_on(commands::demo::run(commands::demo::DemoArgs {
+                dir,
+                listen,
+                duration,
+            }))
+        }
+        Command::Alerts {
+            config,
+            state_dir,
+            since,
+            sensor,
+            state,
+            limit,
+            json,
+        } => {
+            let state_dir = match state_dir {
+                Some(d) => d,
+                None => load(&config)?.gateway.state_dir,
+            };
+            let out = commands::alerts::run(commands::alerts::AlertsArgs {
+                state_dir: &state_dir,
+                since: &since,
+                sensor: sensor.as_deref(),
+                state: state.as_deref(),
+                limit,
+                json,
+            })?;
+            print!("{out}");
+            Ok(())
+        }
+        Command::Status { config, url, json } => {
+            let (url, token) = match url {
+                Some(u) => (u, None),
+                None => {
+                    let c = load(&config)?;
+                    let addr = std::fs::read_to_string(c.gateway.state_dir.join("api.addr"))
+                        .unwrap_or(c.api.listen.clone());
+                    let token = c
+                        .api
+                        .token_file
+                        .and_then(|f| std::fs::read_to_string(f).ok());
+                    (
+                        format!("http://{}", addr.trim()),
+                        token.map(|t| t.trim().to_owned()),
+                    )
+                }
+            };
+            print!("{}", commands::status::run(&url, token.as_deref(), json)?);
+            Ok(())
+        }
+        Command::Simulate {
+            mqtt,
+            rate,
+            count,
+            qos,
+            lines,
+            machines_per_line,
+            fault_rate,
+            seed,
+        } => {
+            init_logging("info", LogFormat::Plain);
+            let plant = SimulatorConfig {
+                lines,
+                machines_per_line,
+                fault_rate,
+                seed,
+                ..Default::default()
+            };
+            let sent = runtime().block_on(async {
+                let shutdown = CancellationToken::new();
+                let trigger = shutdown.clone();
+                tokio::spawn(async move {
+                    edgewatch::daemon::shutdown_signal().await;
+                    trigger.cancel();
+                });
+                commands::simulate::run(
+                    commands::simulate::SimulateArgs {
+                        mqtt,
+                        rate,
+                        count,
+                        qos,
+                        plant,
+                    },
+                    shutdown,
+                )
+                .await
+            })?;
+            println!("published {sent} messages");
+            Ok(())
+        }
+    }
+}

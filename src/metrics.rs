@@ -1,0 +1,333 @@
+//! Counters, gauges and hdrhistogram latencies, rendered as Prometheus text.
+//!
+//! A hand-rolled registry of a few dozen fixed metrics: cheaper to read than a
+//! generic metrics facade, and the exposition format is a page of code.
+
+use crate::sources::payload::Rejection;
+use hdrhistogram::Histogram;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    pub fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Latency in microseconds, 1 µs to 1 h at 3 significant digits.
+#[derive(Debug)]
+pub struct Histo(Mutex<Histogram<u64>>);
+
+impl Default for Histo {
+    fn default() -> Self {
+        Histo(Mutex::new(
+            Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds are valid"),
+        ))
+    }
+}
+
+impl Histo {
+    pub fn record(&self, v: u64) {
+        if let Ok(mut h) = self.0.lock() {
+            h.saturating_record(v.max(1));
+        }
+    }
+
+    /// (count, p50, p90, p99, max) in microseconds.
+    pub fn summary(&self) -> (u64, u64, u64, u64, u64) {
+        match self.0.lock() {
+            Ok(h) => (
+                h.len(),
+                h.value_at_quantile(0.5),
+                h.value_at_quantile(0.9),
+                h.value_at_quantile(0.99),
+                h.max(),
+            ),
+            Err(_) => (0, 0, 0, 0, 0),
+        }
+    }
+}
+
+/// Per-source counters.
+#[derive(Debug)]
+pub struct SourceMetrics {
+    pub name: String,
+    pub kind: &'static str,
+    pub messages: Counter,
+    pub readings: Counter,
+    pub rejected: [Counter; Rejection::ALL.len()],
+    pub connected: Gauge,
+    pub reconnects: Counter,
+}
+
+impl SourceMetrics {
+    pub fn reject(&self, r: Rejection) {
+        self.rejected[r as usize].inc();
+    }
+
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.iter().map(Counter::get).sum()
+    }
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    pub started: Instant,
+    sources: Mutex<Vec<Arc<SourceMetrics>>>,
+    pub readings_in: Counter,
+    pub late_readings: Counter,
+    pub alerts_fired: Counter,
+    pub alerts_resolved: Counter,
+    pub aggregates_written: Counter,
+    pub journal_rows: Counter,
+    pub commits: Counter,
+    pub commit_errors: Counter,
+    pub pruned_rows: Counter,
+    pub ingest_queue: Gauge,
+    pub writer_queue: Gauge,
+    pub alerts_firing: Gauge,
+    pub open_windows: Gauge,
+    pub readings_per_s: Gauge,
+    pub last_commit_ms: Gauge,
+    pub commit_latency_us: Histo,
+    pub alert_latency_us: Histo,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            started: Instant::now(),
+            sources: Mutex::default(),
+            readings_in: Counter::default(),
+            late_readings: Counter::default(),
+            alerts_fired: Counter::default(),
+            alerts_resolved: Counter::default(),
+            aggregates_written: Counter::default(),
+            journal_rows: Counter::default(),
+            commits: Counter::default(),
+            commit_errors: Counter::default(),
+            pruned_rows: Counter::default(),
+            ingest_queue: Gauge::default(),
+            writer_queue: Gauge::default(),
+            alerts_firing: Gauge::default(),
+            open_windows: Gauge::default(),
+            readings_per_s: Gauge::default(),
+            last_commit_ms: Gauge::default(),
+            commit_latency_us: Histo::default(),
+            alert_latency_us: Histo::default(),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn source(&self, name: &str, kind: &'static str) -> Arc<SourceMetrics> {
+        let m = Arc::new(SourceMetrics {
+            name: name.to_owned(),
+            kind,
+            messages: Counter::default(),
+            readings: Counter::default(),
+            rejected: Default::default(),
+            connected: Gauge::default(),
+            reconnects: Counter::default(),
+        });
+        if let Ok(mut s) = self.sources.lock() {
+            s.retain(|x| x.name != name);
+            s.push(m.clone());
+        }
+        m
+    }
+
+    pub fn sources(&self) -> Vec<Arc<SourceMetrics>> {
+        self.sources.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn render(&self) -> String {
+        let mut o = String::with_capacity(4096);
+        let counter = |o: &mut String, name: &str, help: &str, v: u64| {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        };
+        counter(
+            &mut o,
+            "edgewatch_readings_total",
+            "Readings accepted into the pipeline.",
+            self.readings_in.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_late_readings_total",
+            "Readings too late for their aggregate window (journaled only).",
+            self.late_readings.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_journal_rows_total",
+            "Readings committed to the journal.",
+            self.journal_rows.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_commits_total",
+            "Group commits.",
+            self.commits.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_commit_errors_total",
+            "Failed commits (their input is redelivered).",
+            self.commit_errors.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_journal_pruned_rows_total",
+            "Readings removed by retention.",
+            self.pruned_rows.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_aggregates_total",
+            "Aggregate windows stored.",
+            self.aggregates_written.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_alerts_fired_total",
+            "Alerts that fired.",
+            self.alerts_fired.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_alerts_resolved_total",
+            "Alerts that resolved.",
+            self.alerts_resolved.get(),
+        );
+        let gauge = |o: &mut String, name: &str, help: &str, v: i64| {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        };
+        gauge(
+            &mut o,
+            "edgewatch_alerts_firing",
+            "Alerts firing now.",
+            self.alerts_firing.get(),
+        );
+        gauge(
+            &mut o,
+            "edgewatch_ingest_queue_depth",
+            "Batches waiting for the pipeline.",
+            self.ingest_queue.get(),
+        );
+        gauge(
+            &mut o,
+            "edgewatch_writer_queue_depth",
+            "Batches waiting for the store writer.",
+            self.writer_queue.get(),
+        );
+        gauge(
+            &mut o,
+            "edgewatch_open_windows",
+            "Aggregate windows in progress.",
+            self.open_windows.get(),
+        );
+        gauge(
+            &mut o,
+            "edgewatch_uptime_seconds",
+            "Seconds since start.",
+            self.started.elapsed().as_secs() as i64,
+        );
+        for (name, help, h) in [
+            (
+                "edgewatch_commit_latency_seconds",
+                "Group commit latency.",
+                &self.commit_latency_us,
+            ),
+            (
+                "edgewatch_reading_to_alert_latency_seconds",
+                "From receiving a reading to its alert being committed.",
+                &self.alert_latency_us,
+            ),
+        ] {
+            let (n, p50, p90, p99, max) = h.summary();
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} summary");
+            for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
+                let _ = writeln!(o, "{name}{{quantile=\"{q}\"}} {}", v as f64 / 1e6);
+            }
+            let _ = writeln!(o, "{name}_count {n}");
+        }
+        let sources = self.sources();
+        if !sources.is_empty() {
+            o.push_str("# HELP edgewatch_source_messages_total Messages received per source.\n# TYPE edgewatch_source_messages_total counter\n");
+            for s in &sources {
+                let _ = writeln!(
+                    o,
+                    "edgewatch_source_messages_total{{source=\"{}\",kind=\"{}\"}} {}",
+                    s.name,
+                    s.kind,
+                    s.messages.get()
+                );
+            }
+            o.push_str("# HELP edgewatch_source_readings_total Readings decoded per source.\n# TYPE edgewatch_source_readings_total counter\n");
+            for s in &sources {
+                let _ = writeln!(
+                    o,
+                    "edgewatch_source_readings_total{{source=\"{}\"}} {}",
+                    s.name,
+                    s.readings.get()
+                );
+            }
+            o.push_str("# HELP edgewatch_source_rejected_total Payloads (or array elements) refused, per reason.\n# TYPE edgewatch_source_rejected_total counter\n");
+            for s in &sources {
+                for r in Rejection::ALL {
+                    let _ = writeln!(
+                        o,
+                        "edgewatch_source_rejected_total{{source=\"{}\",reason=\"{}\"}} {}",
+                        s.name,
+                        r.reason(),
+                        s.rejected[r as usize].get()
+                    );
+                }
+            }
+            o.push_str("# HELP edgewatch_source_connected 1 while the source is connected.\n# TYPE edgewatch_source_connected gauge\n");
+            for s in &sources {
+                let _ = writeln!(
+                    o,
+                    "edgewatch_source_connected{{source=\"{}\"}} {}",
+                    s.name,
+                    s.connected.get()
+                );
+            }
+            o.push_str("# HELP edgewatch_source_reconnects_total Connection failures followed by a retry.\n# TYPE edgewatch_source_reconnects_total counter\n");
+            for s in &sources {
+                let _ = writeln!(
+                    o,
+                    "edgewatch_source_reconnects_total{{source=\"{}\"}} {}",
+                    s.name,
+                    s.reconnects.get()
+                );
+            }
+        }
+        o
+    }
+}

@@ -1,0 +1,271 @@
+//! The pipeline: takes [`IngestBatch`]es from sources, runs detectors and the
+//! aggregator, and hands readings, alerts and closed windows to the store writer as
+//! one batch. Detection and aggregation are synchronous ([`Pipeline::process`],
+//! [`Pipeline::tick`]); [`Pipeline::run`] is the thin async shell around them.
+
+use crate::aggregate::{Added, Aggregator};
+use crate::config::Config;
+use crate::detect::{AlertEvent, AlertKind, AlertState, ThresholdRules};
+use crate::metrics::Metrics;
+use crate::reading::{now_ms, Labels};
+use crate::sources::IngestBatch;
+use crate::store::{Reader, StoreError, WriteBatch, WriteOp};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc};
+
+/// Most readings merged into one write batch.
+const MAX_BATCH_READINGS: usize = 8192;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Rules(#[from] crate::detect::threshold::RuleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Pipeline {
+    rules: ThresholdRules,
+    aggregator: Aggregator,
+    metrics: Arc<Metrics>,
+    /// Alert events for live viewers (the demo); lagging viewers lose events, the
+    /// store never does.
+    alerts: broadcast::Sender<AlertEvent>,
+    prune_interval: Duration,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<Self, PipelineError> {
+        Ok(Pipeline {
+            rules: ThresholdRules::new(&config.rules)?,
+            aggregator: Aggregator::new(
+                config.aggregate.window.as_millis() as i64,
+                config.aggregate.lateness.as_millis() as i64,
+                i64::MIN,
+            ),
+            metrics,
+            alerts: broadcast::channel(1024).0,
+            prune_interval: config.store.prune_interval,
+        })
+    }
+
+    pub fn subscribe_alerts(&self) -> broadcast::Receiver<AlertEvent> {
+        self.alerts.subscribe()
+    }
+
+    /// Rebuilds state after a restart: open aggregate windows from the journal,
+    /// known sensors for staleness, firing alerts for hysteresis. Alerts whose rule
+    /// is gone are resolved into `out`.
+    pub fn restore(
+        &mut self,
+        reader: &Reader,
+        out: &mut WriteBatch,
+    ) -> Result<RestoreSummary, PipelineError> {
+        let closed = reader.closed_until()?;
+        self.aggregator = Aggregator::new(
+            self.aggregator.window_ms(),
+            self.aggregator.lateness_ms(),
+            closed.unwrap_or(i64::MIN),
+        );
+        let agg = &mut self.aggregator;
+        let replayed = reader.replay(closed.unwrap_or(i64::MIN), |r| {
+            agg.add(&r);
+        })?;
+        let sensors = reader.sensors()?;
+        for s in &sensors {
+            let labels: Labels =
+                Arc::new(serde_json::from_value(s.labels.clone()).unwrap_or_default());
+            self.rules
+                .register(&s.id.as_str().into(), &labels, s.last_seen_ms);
+        }
+        let mut firing = 0;
+        let now = now_ms();
+        for a in reader.firing_alerts()? {
+            let sensor: Arc<str> = a.sensor.as_str().into();
+            let labels = sensors
+                .iter()
+                .find(|s| s.id == a.sensor)
+                .and_then(|s| serde_json::from_value(s.labels.clone()).ok())
+                .map(Arc::new)
+                .unwrap_or_default();
+            if self
+                .rules
+                .restore_firing(&a.rule, &sensor, &labels, a.id.clone(), a.fired_ms)
+            {
+                firing += 1;
+            } else {
+                out.alerts.push(orphan_resolved(&a, sensor, now));
+            }
+        }
+        self.metrics.alerts_firing.set(firing as i64);
+        Ok(RestoreSummary {
+            replayed,
+            sensors: sensors.len(),
+            firing,
+        })
+    }
+
+    /// Runs detectors and the aggregator over one source batch, appending to `out`.
+    pub fn process(&mut self, b: IngestBatch, out: &mut WriteBatch) {
+        let first_alert = out.alerts.len();
+        for r in &b.readings {
+            self.rules.on_reading(r, &mut out.alerts);
+            if self.aggregator.add(r) == Added::Late {
+                self.metrics.late_readings.inc();
+            }
+        }
+        self.metrics.readings_in.add(b.readings.len() as u64);
+        if out.readings.is_empty() {
+            out.readings = b.readings;
+        } else {
+            out.readings.extend(b.readings);
+        }
+        out.rejected.extend(b.rejected);
+        out.faults.extend(b.faults);
+        out.acks.extend(b.ack);
+        out.received = Some(out.received.map_or(b.received, |t| t.min(b.received)));
+        self.publish(&out.alerts[first_alert..]);
+    }
+
+    /// Clock duties: staleness and closing aggregate windows.
+    pub fn tick(&mut self, now_ms: i64, out: &mut WriteBatch) {
+        let first_alert = out.alerts.len();
+        self.rules.on_tick(now_ms, &mut out.alerts);
+        let closed_before = self.aggregator.closed_until_ms();
+        self.aggregator.close_due(now_ms, &mut out.aggregates);
+        if self.aggregator.closed_until_ms() != closed_before {
+            out.closed_until_ms = Some(self.aggregator.closed_until_ms());
+        }
+        self.metrics
+            .open_windows
+            .set(self.aggregator.open_windows() as i64);
+        self.publish(&out.alerts[first_alert..]);
+    }
+
+    fn publish(&self, events: &[AlertEvent]) {
+        for e in events {
+            match e.state {
+                AlertState::Firing => self.metrics.alerts_fired.inc(),
+                AlertState::Resolved => self.metrics.alerts_resolved.inc(),
+            }
+            let _ = self.alerts.send(e.clone());
+        }
+        if !events.is_empty() {
+            self.metrics
+                .alerts_firing
+                .set(self.rules.firing_count() as i64);
+        }
+    }
+
+    /// Runs until every source has dropped its sender, then returns after handing
+    /// the last batch to the writer. Open windows are not closed on the way out:
+    /// they are rebuilt from the journal on the next start.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<IngestBatch>, writer: mpsc::Sender<WriteOp>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prune = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.prune_interval,
+            self.prune_interval,
+        );
+        let mut rate = RateMeter::new(&self.metrics);
+        loop {
+            let mut batch = WriteBatch::default();
+            tokio::select! {
+                biased;
+                b = rx.recv() => {
+                    let Some(b) = b else { break };
+                    self.process(b, &mut batch);
+                    // Merge what is already waiting: fewer, larger commits under load.
+                    while batch.readings.len() < MAX_BATCH_READINGS {
+                        match rx.try_recv() {
+                            Ok(b) => self.process(b, &mut batch),
+                            Err(_) => break,
+                        }
+                    }
+                    self.metrics.ingest_queue.set(rx.len() as i64);
+                }
+                _ = tick.tick() => {
+                    self.tick(now_ms(), &mut batch);
+                    rate.update(&self.metrics);
+                }
+                _ = prune.tick() => {
+                    if writer.send(WriteOp::Prune).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if is_empty(&batch) {
+                continue;
+            }
+            if writer.send(WriteOp::Batch(batch)).await.is_err() {
+                tracing::error!("store writer stopped; pipeline stops");
+                break;
+            }
+        }
+    }
+}
+
+fn is_empty(b: &WriteBatch) -> bool {
+    b.readings.is_empty()
+        && b.alerts.is_empty()
+        && b.aggregates.is_empty()
+        && b.rejected.is_empty()
+        && b.faults.is_empty()
+        && b.acks.is_empty()
+        && b.closed_until_ms.is_none()
+}
+
+fn orphan_resolved(a: &crate::store::AlertRow, sensor: Arc<str>, now: i64) -> AlertEvent {
+    AlertEvent {
+        id: a.id.clone(),
+        state: AlertState::Resolved,
+        rule: a.rule.as_str().into(),
+        sensor,
+        severity: crate::config::Severity::parse(&a.severity).unwrap_or_default(),
+        kind: AlertKind::Above,
+        value: f64::NAN,
+        limit: a.limit.unwrap_or(f64::NAN),
+        unit: a.unit.as_deref().map(Arc::from),
+        fired_ms: a.fired_ms,
+        event_ms: now,
+        message: format!(
+            "resolved at start-up: rule `{}` no longer applies to {}",
+            a.rule, a.sensor
+        ),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RestoreSummary {
+    pub replayed: u64,
+    pub sensors: usize,
+    pub firing: usize,
+}
+
+/// Readings per second over the last few seconds, for status lines.
+struct RateMeter {
+    last: Instant,
+    count: u64,
+}
+
+impl RateMeter {
+    fn new(m: &Metrics) -> Self {
+        RateMeter {
+            last: Instant::now(),
+            count: m.readings_in.get(),
+        }
+    }
+
+    fn update(&mut self, m: &Metrics) {
+        let elapsed = self.last.elapsed().as_secs_f64();
+        if elapsed >= 2.0 {
+            let n = m.readings_in.get();
+            m.readings_per_s
+                .set(((n - self.count) as f64 / elapsed).round() as i64);
+            self.count = n;
+            self.last = Instant::now();
+        }
+    }
+}

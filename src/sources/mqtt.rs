@@ -1,0 +1,379 @@
+//! MQTT source (rumqttc): subscriptions with wildcards, TLS via rustls, persistent
+//! session, manual acknowledgements, reconnect with jittered backoff.
+//!
+//! Durability: a QoS 1 message is PUBACKed only once the batch holding it is
+//! committed. The writer raises a per-source watermark ([`CommitAck`]); a small
+//! acker task acknowledges every pending publish at or below it. A crash before the
+//! commit means no PUBACK, so the broker redelivers.
+
+use super::payload::{Decoder, Rejection};
+use super::{IngestBatch, IngestTx, SourceError};
+use crate::backoff::Backoff;
+use crate::config::{MqttSourceConfig, TlsConfig};
+use crate::metrics::SourceMetrics;
+use crate::reading::now_ms;
+use crate::store::{CommitAck, Rejected};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter,
+    TlsConfiguration, Transport,
+};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// How long shutdown waits for the last batches to commit so they can be acknowledged.
+const ACK_GRACE: Duration = Duration::from_secs(5);
+/// The MQTT maximum, so an oversized payload reaches our own check (and is counted
+/// and acknowledged) instead of breaking the connection in a redelivery loop.
+const MAX_PACKET: usize = 268_435_455;
+
+pub struct MqttSource {
+    name: Arc<str>,
+    options: MqttOptions,
+    subscriptions: Vec<(String, QoS, Decoder)>,
+    backoff: Backoff,
+    metrics: Arc<SourceMetrics>,
+}
+
+type Pending = Arc<Mutex<VecDeque<(u64, Publish)>>>;
+
+impl MqttSource {
+    pub fn build(
+        c: &MqttSourceConfig,
+        gateway: &str,
+        metrics: Arc<SourceMetrics>,
+    ) -> Result<Self, SourceError> {
+        let client_id = c
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("edgewatch-{gateway}-{}", c.name));
+        let mut o = MqttOptions::new(client_id, c.host.clone(), c.port);
+        o.set_keep_alive(c.keep_alive)
+            .set_clean_session(c.clean_session)
+            .set_manual_acks(true)
+            .set_max_packet_size(MAX_PACKET, 1 << 20)
+            .set_request_channel_capacity(1024);
+        let password = match (&c.password, &c.password_file) {
+            (Some(p), _) => Some(p.clone()),
+            (_, Some(f)) => Some(read_secret(&c.name, f)?),
+            _ => None,
+        };
+        if let Some(user) = &c.username {
+            o.set_credentials(user.clone(), password.unwrap_or_default());
+        }
+        if let Some(tls) = &c.tls {
+            o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                Arc::new(rustls_config(&c.name, tls)?),
+            )));
+        }
+        let max_payload = c.max_payload.as_u64() as usize;
+        let subscriptions = c
+            .subscriptions
+            .iter()
+            .map(|s| {
+                let qos = if s.qos == 0 {
+                    QoS::AtMostOnce
+                } else {
+                    QoS::AtLeastOnce
+                };
+                (
+                    s.topic.clone(),
+                    qos,
+                    Decoder::new(s, max_payload, c.max_depth),
+                )
+            })
+            .collect();
+        Ok(MqttSource {
+            name: c.name.as_str().into(),
+            options: o,
+            subscriptions,
+            backoff: Backoff::new(c.reconnect_min, c.reconnect_max, 0.5),
+            metrics,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
+        let (client, mut events) = AsyncClient::new(self.options.clone(), 1024);
+        let (watermark, seen) = watch::channel(0u64);
+        let watermark = Arc::new(watermark);
+        let pending: Pending = Arc::default();
+        let acker = tokio::spawn(ack_committed(client.clone(), seen.clone(), pending.clone()));
+        let mut seq = 0u64;
+        let mut rejected_logged = 0u64;
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                e = events.poll() => e,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    self.metrics.connected.set(1);
+                    self.backoff.reset();
+                    // Publishes of the previous connection will be redelivered; their
+                    // packet ids mean nothing on this one.
+                    if let Ok(mut p) = pending.lock() {
+                        p.clear();
+                    }
+                    tracing::info!(source = %self.name, session_present = ack.session_present, "mqtt connected");
+                    let filters: Vec<SubscribeFilter> = self
+                        .subscriptions
+                        .iter()
+                        .map(|(t, q, _)| SubscribeFilter::new(t.clone(), *q))
+                        .collect();
+                    let c = client.clone();
+                    // Not awaited here: this task must keep polling for the request to go out.
+                    tokio::spawn(async move { c.subscribe_many(filters).await });
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    if ack
+                        .return_codes
+                        .iter()
+                        .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
+                    {
+                        tracing::error!(source = %self.name, "broker refused a subscription (check the topic filter and the broker's ACL)");
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    seq += 1;
+                    let batch = self.decode(&p, seq, &watermark, &pending, &mut rejected_logged);
+                    if out.send(batch).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.metrics.connected.set(0);
+                    self.metrics.reconnects.inc();
+                    let delay = self.backoff.next_delay();
+                    tracing::warn!(source = %self.name, error = %e, retry_in = ?delay, "mqtt connection failed");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+        self.drain(&client, &mut events, seen, seq, &pending).await;
+        acker.abort();
+        self.metrics.connected.set(0);
+    }
+
+    fn decode(
+        &self,
+        p: &Publish,
+        seq: u64,
+        watermark: &Arc<watch::Sender<u64>>,
+        pending: &Pending,
+        rejected_logged: &mut u64,
+    ) -> IngestBatch {
+        let received = Instant::now();
+        let now = now_ms();
+        self.metrics.messages.inc();
+        let decoder = self
+            .subscriptions
+            .iter()
+            .find(|(f, _, _)| topic_matches(f, &p.topic))
+            .or(self.subscriptions.first())
+            .map(|(_, _, d)| d);
+        let (mut readings, mut reasons) = (Vec::new(), Vec::new());
+        if let Some(d) = decoder {
+            d.decode(&p.topic, &p.payload, now, &mut readings, &mut reasons);
+        }
+        self.metrics.readings.add(readings.len() as u64);
+        let rejected = reasons.first().map(|r: &Rejection| {
+            for r in &reasons {
+                self.metrics.reject(*r);
+            }
+            *rejected_logged += 1;
+            // Log the first few and then every power of two, so a flood stays readable.
+            if *rejected_logged <= 10 || rejected_logged.is_power_of_two() {
+                tracing::warn!(
+                    source = %self.name, topic = %p.topic, reason = r.reason(), count = reasons.len(),
+                    "payload rejected (counted in edgewatch_source_rejected_total; kept in the rejected table)"
+                );
+            }
+            Rejected {
+                ts_ms: now,
+                source: self.name.clone(),
+                topic: p.topic.clone(),
+                reason: r.reason(),
+                excerpt: p.payload[..p.payload.len().min(512)].to_vec(),
+            }
+        });
+        if p.qos != QoS::AtMostOnce {
+            if let Ok(mut q) = pending.lock() {
+                q.push_back((seq, p.clone()));
+            }
+        }
+        IngestBatch {
+            readings,
+            rejected: rejected.into_iter().collect(),
+            faults: Vec::new(),
+            ack: Some(CommitAck {
+                watermark: watermark.clone(),
+                seq,
+            }),
+            received,
+        }
+    }
+
+    /// Shutdown: stop taking messages, wait for what was sent to commit, acknowledge
+    /// it, disconnect. Messages arriving now stay unacknowledged and are redelivered.
+    async fn drain(
+        &self,
+        client: &AsyncClient,
+        events: &mut EventLoop,
+        mut seen: watch::Receiver<u64>,
+        last_seq: u64,
+        pending: &Pending,
+    ) {
+        let deadline = tokio::time::Instant::now() + ACK_GRACE;
+        loop {
+            let committed = *seen.borrow_and_update();
+            let ready = take_committed(pending, committed);
+            for p in ready {
+                let _ = client.try_ack(&p);
+            }
+            if committed >= last_seq {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!(source = %self.name, "shutdown before the last messages committed; the broker will redeliver them");
+                    break;
+                }
+                _ = seen.changed() => {}
+                e = events.poll() => if e.is_err() { break },
+            }
+        }
+        let _ = client.try_disconnect();
+        // Let the acks and the DISCONNECT reach the socket.
+        let flush = async {
+            while let Ok(e) = events.poll().await {
+                if let Event::Outgoing(rumqttc::Outgoing::Disconnect) = e {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+    }
+}
+
+fn take_committed(pending: &Pending, committed: u64) -> Vec<Publish> {
+    let mut out = Vec::new();
+    if let Ok(mut q) = pending.lock() {
+        while q.front().is_some_and(|(s, _)| *s <= committed) {
+            if let Some((_, p)) = q.pop_front() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+async fn ack_committed(client: AsyncClient, mut seen: watch::Receiver<u64>, pending: Pending) {
+    while seen.changed().await.is_ok() {
+        let committed = *seen.borrow_and_update();
+        for p in take_committed(&pending, committed) {
+            if client.ack(&p).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// MQTT topic filter matching (`+` one level, `#` the rest).
+pub fn topic_matches(filter: &str, topic: &str) -> bool {
+    let mut t = topic.split('/');
+    for f in filter.split('/') {
+        match (f, t.next()) {
+            ("#", _) => return true,
+            ("+", Some(_)) => {}
+            (f, Some(l)) if f == l => {}
+            _ => return false,
+        }
+    }
+    t.next().is_none()
+}
+
+/// A secret file; a relative path is looked up in systemd's `$CREDENTIALS_DIRECTORY`.
+pub fn read_secret(source: &str, path: &Path) -> Result<String, SourceError> {
+    let full = match std::env::var_os("CREDENTIALS_DIRECTORY") {
+        Some(dir) if path.is_relative() => Path::new(&dir).join(path),
+        _ => path.to_owned(),
+    };
+    std::fs::read_to_string(&full)
+        .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+        .map_err(|e| SourceError::File {
+            source_name: source.to_owned(),
+            path: full,
+            message: e.to_string(),
+        })
+}
+
+fn rustls_config(source: &str, tls: &TlsConfig) -> Result<rustls::ClientConfig, SourceError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let file_err = |path: &Path, e: &dyn std::fmt::Display| SourceError::File {
+        source_name: source.to_owned(),
+        path: path.to_owned(),
+        message: format!("{e} (expected PEM)"),
+    };
+    let tls_err = |e: rustls::Error| SourceError::Tls {
+        source_name: source.to_owned(),
+        message: e.to_string(),
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let cas = CertificateDer::pem_file_iter(&tls.ca_file)
+        .map_err(|e| file_err(&tls.ca_file, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_err(&tls.ca_file, &e))?;
+    if cas.is_empty() {
+        return Err(file_err(&tls.ca_file, &"no certificate found"));
+    }
+    for ca in cas {
+        roots.add(ca).map_err(tls_err)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_err)?
+        .with_root_certificates(roots);
+    match (&tls.cert_file, &tls.key_file) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .map_err(|e| file_err(cert, &e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| file_err(cert, &e))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| file_err(key, &e))?;
+            builder.with_client_auth_cert(chain, key).map_err(tls_err)
+        }
+        _ => Ok(builder.with_no_client_auth()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topic_matches;
+
+    #[test]
+    fn topic_filters() {
+        assert!(topic_matches(
+            "factory/+/sensors/#",
+            "factory/l2/sensors/m1/temp"
+        ));
+        assert!(topic_matches("a/#", "a"));
+        assert!(topic_matches("a/+", "a/b"));
+        assert!(!topic_matches("a/+", "a/b/c"));
+        assert!(!topic_matches("a/b", "a/c"));
+        assert!(topic_matches("#", "x/y"));
+    }
+}
