@@ -1,0 +1,9 @@
+//! Integration tests: the real `edgewatch` binary against real peers (Mosquitto,
+//! mosquitto_pub, paho-mqtt, openssl), each on a free loopback port.
+
+mod support;
+
+mod check_config;
+mod durability;
+mod mqtt_ingest;
+mod tls;

@@ -1,0 +1,315 @@
+//! Test peers and the daemon under test, each started on a free loopback port and
+//! awaited with a readiness check (never a fixed sleep).
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_edgewatch");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// Polls `f` until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+/// A Mosquitto broker of its own, killed on drop.
+pub struct Broker {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        Self::start_with(|port, _| format!("listener {port} 127.0.0.1\nallow_anonymous true\n"))
+    }
+
+    /// `listener` writes the listener section given the port and the broker's dir.
+    pub fn start_with(listener: impl Fn(u16, &Path) -> String) -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = format!(
+            "user root\n{}\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 100\nlog_dest file {}\n\
+             log_type error\nlog_type warning\nlog_type notice\nlog_type information\nlog_type subscribe\n",
+            listener(port, dir.path()),
+            dir.path().join("mosquitto.log").display()
+        );
+        let conf_path = dir.path().join("mosquitto.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto not installed: run ./scripts/test.sh, which installs it");
+        let up = wait_until(Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "mosquitto did not start on port {port}");
+        Broker { child, port, dir }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+    }
+
+    /// Waits until the broker logged `client` subscribing to `filter`.
+    pub fn wait_subscribed(&self, client: &str, filter: &str) {
+        let needle = format!("{client} 1 {filter}");
+        let needle0 = format!("{client} 0 {filter}");
+        let ok = wait_until(Duration::from_secs(15), || {
+            let log = self.log();
+            log.contains(&needle) || log.contains(&needle0)
+        });
+        assert!(
+            ok,
+            "{client} never subscribed to {filter}; broker log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Publishes with the independent `mosquitto_pub` client.
+    pub fn publish(&self, topic: &str, payload: &str, qos: u8) {
+        let status = Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                &qos.to_string(),
+                "-t",
+                topic,
+                "-m",
+                payload,
+            ])
+            .status()
+            .expect("mosquitto_pub");
+        assert!(status.success(), "mosquitto_pub failed");
+    }
+
+    /// Publishes many payloads on one topic with one `mosquitto_pub -l` process.
+    pub fn publish_lines(&self, topic: &str, lines: &[String], qos: u8) {
+        let mut child = Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                &qos.to_string(),
+                "-t",
+                topic,
+                "-l",
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("mosquitto_pub");
+        let mut stdin = child.stdin.take().unwrap();
+        for l in lines {
+            writeln!(stdin, "{l}").unwrap();
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The edgewatch binary running a config, with its own state dir.
+pub struct Daemon {
+    child: Option<Child>,
+    pub state_dir: PathBuf,
+    pub config: PathBuf,
+    pub api: String,
+}
+
+impl Daemon {
+    /// Writes `body` plus gateway and API sections into a config in `dir` and starts
+    /// `edgewatch run`; returns once /readyz answers.
+    pub fn start(dir: &Path, body: &str) -> Daemon {
+        let state_dir = dir.join("state");
+        let config = dir.join("edgewatch.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[gateway]\nid = \"test\"\nstate-dir = \"{}\"\n[api]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"info,edgewatch=debug\"\n{body}",
+                state_dir.display()
+            ),
+        )
+        .unwrap();
+        Self::start_config(&config, &state_dir)
+    }
+
+    /// Starts again on the same config and state dir.
+    pub fn restart(dir: &Path) -> Daemon {
+        Self::start_config(&dir.join("edgewatch.toml"), &dir.join("state"))
+    }
+
+    fn start_config(config: &Path, state_dir: &Path) -> Daemon {
+        let _ = std::fs::remove_file(state_dir.join("api.addr"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(config.with_extension("log"))
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["run", "-c"])
+            .arg(config)
+            .env("RUST_LOG", "info,edgewatch=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut d = Daemon {
+            child: Some(child),
+            state_dir: state_dir.to_owned(),
+            config: config.to_owned(),
+            api: String::new(),
+        };
+        let addr_file = state_dir.join("api.addr");
+        let up = wait_until(Duration::from_secs(20), || {
+            match std::fs::read_to_string(&addr_file) {
+                Ok(a) if !a.is_empty() => {
+                    d.api = format!("http://{a}");
+                    d.get("/readyz").is_some()
+                }
+                _ => false,
+            }
+        });
+        assert!(up, "edgewatch did not become ready; log:\n{}", d.log());
+        d
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.config.with_extension("log")).unwrap_or_default()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.state_dir.join("edgewatch.db")
+    }
+
+    /// GET a path; `None` unless it answers 2xx.
+    pub fn get(&self, path: &str) -> Option<String> {
+        ureq::get(&format!("{}{path}", self.api))
+            .call()
+            .ok()?
+            .body_mut()
+            .read_to_string()
+            .ok()
+    }
+
+    /// GET a path and return the status code (for error cases).
+    pub fn status_of(&self, path: &str) -> u16 {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent
+            .get(&format!("{}{path}", self.api))
+            .call()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    }
+
+    pub fn json(&self, path: &str) -> serde_json::Value {
+        serde_json::from_str(
+            &self
+                .get(path)
+                .unwrap_or_else(|| panic!("GET {path} failed")),
+        )
+        .unwrap()
+    }
+
+    /// A sample from /metrics, by its full name with labels.
+    pub fn metric(&self, series: &str) -> f64 {
+        let text = self.get("/metrics").unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGKILL: no shutdown path runs at all.
+    pub fn kill9(mut self) {
+        let mut c = self.child.take().unwrap();
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let mut c = self.child.take().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = c.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "edgewatch did not stop within 20 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Read-only look into a store, independent of edgewatch's reader.
+pub fn sql<T: rusqlite::types::FromSql>(db: &Path, query: &str) -> Vec<T> {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let Ok(mut st) = conn.prepare(query) else {
+        return Vec::new();
+    };
+    st.query_map([], |r| r.get(0))
+        .map(|rows| rows.filter_map(Result::ok).collect())
+        .unwrap_or_default()
+}
+
+pub fn sql_count(db: &Path, query: &str) -> i64 {
+    sql::<i64>(db, query).first().copied().unwrap_or(-1)
+}
