@@ -67,7 +67,9 @@ fn kill_9_during_qos1_ingest_loses_no_acknowledged_message() {
     broker.wait_subscribed("edgewatch-test-plant", "seq/#");
     let db = d.db();
 
-    let publisher = Command::new("python3")
+    // The system Python, where scripts/test-deps.sh installs paho-mqtt.
+    let python = std::env::var("EDGEWATCH_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    let publisher = Command::new(python)
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/peers/publish_numbered.py"
@@ -75,7 +77,7 @@ fn kill_9_during_qos1_ingest_loses_no_acknowledged_message() {
         .args([broker.port.to_string(), "seq/x".into(), N.to_string()])
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("python3 with paho-mqtt (./scripts/test.sh installs it)");
+        .expect("python3 with paho-mqtt (./scripts/test-deps.sh installs it)");
     // Kill in the middle of the stream, with no warning at all.
     let midway = wait_until(Duration::from_secs(60), || {
         sql_count(&db, "SELECT count(*) FROM journal") >= 1000

@@ -12,7 +12,10 @@ import paho.mqtt.client as mqtt
 port, topic, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 sensor = sys.argv[4] if len(sys.argv) > 4 else "seq"
 
-client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"numbered-{port}")
+try:  # paho-mqtt 2.x
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"numbered-{port}")
+except AttributeError:  # paho-mqtt 1.x, as Debian 12 ships it
+    client = mqtt.Client(client_id=f"numbered-{port}")
 client.max_inflight_messages_set(100)
 client.max_queued_messages_set(0)
 client.connect("127.0.0.1", port)
