@@ -60,3 +60,6 @@ pub(crate) fn open_rw(path: &Path, full_sync: bool) -> Result<rusqlite::Connecti
         source,
     })
 }
+
+#[cfg(test)]
+mod tests;
