@@ -56,7 +56,7 @@ pub enum SourceError {
 }
 
 pub enum Source {
-    Mqtt(mqtt::MqttSource),
+    Mqtt(Box<mqtt::MqttSource>),
     Simulator(simulator::SimulatorSource),
 }
 
@@ -65,11 +65,11 @@ impl Source {
     pub fn build_all(config: &Config, metrics: &Metrics) -> Result<Vec<Source>, SourceError> {
         let mut out = Vec::new();
         for m in &config.sources.mqtt {
-            out.push(Source::Mqtt(mqtt::MqttSource::build(
+            out.push(Source::Mqtt(Box::new(mqtt::MqttSource::build(
                 m,
                 &config.gateway.id,
                 metrics.source(&m.name, "mqtt"),
-            )?));
+            )?)));
         }
         for s in &config.sources.simulator {
             out.push(Source::Simulator(simulator::SimulatorSource::new(

@@ -4,6 +4,7 @@
 mod support;
 
 mod check_config;
+mod commands;
 mod durability;
 mod mqtt_ingest;
 mod tls;
