@@ -87,21 +87,27 @@ impl Broker {
         );
     }
 
+    /// `mosquitto_pub` aimed at this broker, topic and QoS.
+    fn mosquitto_pub(&self, topic: &str, qos: u8) -> Command {
+        let mut c = Command::new("mosquitto_pub");
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-q",
+            &qos.to_string(),
+            "-t",
+            topic,
+        ]);
+        c
+    }
+
     /// Publishes with the independent `mosquitto_pub` client.
     pub fn publish(&self, topic: &str, payload: &str, qos: u8) {
-        let status = Command::new("mosquitto_pub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-q",
-                &qos.to_string(),
-                "-t",
-                topic,
-                "-m",
-                payload,
-            ])
+        let status = self
+            .mosquitto_pub(topic, qos)
+            .args(["-m", payload])
             .status()
             .expect("mosquitto_pub");
         assert!(status.success(), "mosquitto_pub failed");
@@ -109,18 +115,9 @@ impl Broker {
 
     /// Publishes many payloads on one topic with one `mosquitto_pub -l` process.
     pub fn publish_lines(&self, topic: &str, lines: &[String], qos: u8) {
-        let mut child = Command::new("mosquitto_pub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-q",
-                &qos.to_string(),
-                "-t",
-                topic,
-                "-l",
-            ])
+        let mut child = self
+            .mosquitto_pub(topic, qos)
+            .arg("-l")
             .stdin(Stdio::piped())
             .spawn()
             .expect("mosquitto_pub");

@@ -18,8 +18,8 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A test CA, a server certificate for 127.0.0.1 and a client certificate.
-fn make_pki(dir: &Path) {
+fn self_signed_ca(dir: &Path, name: &str, cn: &str) {
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
     openssl(
         dir,
         &[
@@ -33,13 +33,19 @@ fn make_pki(dir: &Path) {
             "-days",
             "2",
             "-subj",
-            "/CN=edgewatch test CA",
+            &format!("/CN={cn}"),
             "-keyout",
-            "ca.key",
+            &key,
             "-out",
-            "ca.pem",
+            &pem,
         ],
     );
+}
+
+/// A test CA, a server certificate for 127.0.0.1, a client certificate, and a
+/// second CA that signed nothing of the broker's.
+fn make_pki(dir: &Path) {
+    self_signed_ca(dir, "ca", "edgewatch test CA");
     for (name, cn) in [("server", "127.0.0.1"), ("client", "edgewatch-test")] {
         openssl(
             dir,
@@ -84,27 +90,18 @@ fn make_pki(dir: &Path) {
             ],
         );
     }
-    // A second CA that signed nothing of the broker's.
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=stranger CA",
-            "-keyout",
-            "other.key",
-            "-out",
-            "other.pem",
-        ],
-    );
+    self_signed_ca(dir, "other", "stranger CA");
+}
+
+/// Mosquitto with a TLS listener; `require_certificate` makes it mutual TLS.
+fn tls_broker(pki: &Path, require_certificate: bool) -> Broker {
+    let p = pki.to_owned();
+    Broker::start_with(move |port, _| {
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\ncafile {p}/ca.pem\ncertfile {p}/server.pem\nkeyfile {p}/server.key\nrequire_certificate {require_certificate}\n",
+            p = p.display()
+        )
+    })
 }
 
 fn tls_source(port: u16, pki: &Path, ca: &str) -> String {
@@ -120,13 +117,7 @@ fn tls_source(port: u16, pki: &Path, ca: &str) -> String {
 fn mutual_tls_to_mosquitto() {
     let pki = tempfile::tempdir().unwrap();
     make_pki(pki.path());
-    let p = pki.path().to_owned();
-    let broker = Broker::start_with(|port, _| {
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\ncafile {p}/ca.pem\ncertfile {p}/server.pem\nkeyfile {p}/server.key\nrequire_certificate true\n",
-            p = p.display()
-        )
-    });
+    let broker = tls_broker(pki.path(), true);
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start(dir.path(), &tls_source(broker.port, pki.path(), "ca.pem"));
     broker.wait_subscribed("edgewatch-test-secure", "tls/#");
@@ -165,13 +156,7 @@ fn mutual_tls_to_mosquitto() {
 fn wrong_ca_never_connects_and_keeps_retrying() {
     let pki = tempfile::tempdir().unwrap();
     make_pki(pki.path());
-    let p = pki.path().to_owned();
-    let broker = Broker::start_with(|port, _| {
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\ncafile {p}/ca.pem\ncertfile {p}/server.pem\nkeyfile {p}/server.key\n",
-            p = p.display()
-        )
-    });
+    let broker = tls_broker(pki.path(), false);
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start(
         dir.path(),
