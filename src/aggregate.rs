@@ -7,8 +7,8 @@
 //! so memory stays bounded for fast sensors.
 
 use crate::reading::{Quality, Reading};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub const EXACT_VALUES: usize = 8192;
@@ -148,7 +148,7 @@ impl Aggregator {
         Aggregator {
             window_ms: window_ms.max(1),
             lateness_ms,
-            sensors: HashMap::new(),
+            sensors: HashMap::default(),
             closed_until_ms,
             rng: fastrand::Rng::with_seed(0x5eed),
         }

@@ -9,7 +9,7 @@ use crate::detect::{AlertEvent, AlertKind, AlertState, ThresholdRules};
 use crate::metrics::Metrics;
 use crate::reading::{now_ms, Labels};
 use crate::sources::IngestBatch;
-use crate::store::{Reader, StoreError, WriteBatch, WriteOp};
+use crate::store::{CommitAck, Reader, StoreError, WriteBatch, WriteOp};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
@@ -123,7 +123,9 @@ impl Pipeline {
         }
         out.rejected.extend(b.rejected);
         out.faults.extend(b.faults);
-        out.acks.extend(b.ack);
+        if let Some(ack) = b.ack {
+            merge_ack(&mut out.acks, ack);
+        }
         out.received = Some(out.received.map_or(b.received, |t| t.min(b.received)));
         self.publish(&out.alerts[first_alert..]);
     }
@@ -207,6 +209,18 @@ impl Pipeline {
     }
 }
 
+/// Keeps one acknowledgement per source: the highest sequence number. Sources
+/// number their batches in order, so the newest covers all before it.
+fn merge_ack(acks: &mut Vec<CommitAck>, ack: CommitAck) {
+    match acks
+        .iter_mut()
+        .find(|a| Arc::ptr_eq(&a.watermark, &ack.watermark))
+    {
+        Some(a) => a.seq = a.seq.max(ack.seq),
+        None => acks.push(ack),
+    }
+}
+
 fn is_empty(b: &WriteBatch) -> bool {
     b.readings.is_empty()
         && b.alerts.is_empty()
@@ -267,5 +281,29 @@ impl RateMeter {
             self.count = n;
             self.last = Instant::now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::watch;
+
+    #[test]
+    fn acks_collapse_to_the_highest_per_source() {
+        let a = Arc::new(watch::channel(0).0);
+        let b = Arc::new(watch::channel(0).0);
+        let mut acks = Vec::new();
+        for (w, seq) in [(&a, 1), (&b, 7), (&a, 3), (&a, 2)] {
+            merge_ack(
+                &mut acks,
+                CommitAck {
+                    watermark: w.clone(),
+                    seq,
+                },
+            );
+        }
+        let got: Vec<u64> = acks.iter().map(|x| x.seq).collect();
+        assert_eq!(got, vec![3, 7]);
     }
 }

@@ -8,7 +8,8 @@ use super::alert::{alert_id, AlertEvent, AlertKind, AlertState};
 use crate::config::{RuleConfig, Severity};
 use crate::reading::{Labels, Quality, Reading};
 use crate::sensor_glob::SensorGlob;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +104,7 @@ impl ThresholdRules {
         let rules = configs.iter().map(build_rule).collect::<Result<_, _>>()?;
         Ok(ThresholdRules {
             rules,
-            sensors: HashMap::new(),
+            sensors: HashMap::default(),
         })
     }
 

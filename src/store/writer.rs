@@ -8,7 +8,7 @@ use crate::detect::{AlertEvent, AlertState};
 use crate::metrics::Metrics;
 use crate::reading::{now_ms, Reading};
 use rusqlite::{params, Connection, Transaction};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -100,7 +100,7 @@ impl Writer {
             conn,
             rx,
             metrics,
-            sensor_ids: HashMap::new(),
+            sensor_ids: HashMap::default(),
             commit_interval: cfg.commit_interval,
             max_rows: cfg.commit_max_rows,
             retention_ms: cfg.journal_retention.as_millis() as i64,
@@ -178,7 +178,7 @@ impl WriterState {
 
     fn commit(&mut self, ops: &mut [WriteOp]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let mut last: HashMap<i64, Last<'_>> = HashMap::new();
+        let mut last: HashMap<i64, Last<'_>> = HashMap::default();
         let mut prune = false;
         for op in ops.iter() {
             match op {
