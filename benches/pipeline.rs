@@ -64,6 +64,45 @@ fn main() {
         rate(total, gen_s)
     );
 
+    // Stage: MQTT payload decoding (the default JSON shape), no broker.
+    let payloads: Vec<String> = steps
+        .iter()
+        .flatten()
+        .take(300_000)
+        .map(|r| {
+            format!(
+                r#"{{"sensor_id":"{}","value":{},"unit":"C","status":"normal"}}"#,
+                r.sensor, r.value
+            )
+        })
+        .collect();
+    let sub = edgewatch::config::SubscriptionConfig {
+        topic: "plant1/#".into(),
+        qos: 1,
+        format: Default::default(),
+        sensor_id: None,
+        sensor_id_field: "sensor_id".into(),
+        value_field: "value".into(),
+        timestamp_field: "ts".into(),
+        unit_field: "unit".into(),
+        status_field: "status".into(),
+        unit: None,
+        fields: Vec::new(),
+        labels: Default::default(),
+    };
+    let decoder = edgewatch::sources::payload::Decoder::new(&sub, 1 << 20, 16);
+    let t = Instant::now();
+    let (mut out, mut rejected) = (Vec::with_capacity(1), Vec::new());
+    for p in &payloads {
+        out.clear();
+        decoder.decode("plant1/x", p.as_bytes(), 0, &mut out, &mut rejected);
+    }
+    assert!(rejected.is_empty());
+    println!(
+        "stage     decode JSON payloads             {}",
+        rate(payloads.len(), t.elapsed().as_secs_f64())
+    );
+
     // Stage: detectors + aggregator, no store.
     let cfg = config();
     let mut p = Pipeline::new(&cfg, Arc::new(Metrics::default())).unwrap();

@@ -3,7 +3,9 @@
 
 use crate::config::{PayloadFormat, SubscriptionConfig};
 use crate::reading::{Labels, Quality, Reading};
-use serde_json::Value;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Why a payload (or one element of an array payload) was not accepted.
@@ -109,27 +111,42 @@ impl Decoder {
         if json_depth(payload) > self.max_depth {
             return rejected.push(Rejection::TooDeep);
         }
-        let doc: Value = match serde_json::from_slice(payload) {
-            Ok(v) => v,
-            Err(_) => return rejected.push(Rejection::NotJson),
-        };
-        match doc {
-            Value::Array(items) => {
-                for item in &items {
-                    if let Err(e) = self.object(topic, item, received_ms, out) {
+        match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => match serde_json::from_slice::<RawObject<'_>>(payload) {
+                Ok(obj) => {
+                    if let Err(e) = self.object(topic, &obj, received_ms, out) {
                         rejected.push(e);
                     }
                 }
-            }
-            Value::Number(_) | Value::String(_) => match self.bare(topic, &doc, received_ms) {
-                Ok(r) => out.push(r),
-                Err(e) => rejected.push(e),
+                Err(_) => rejected.push(Rejection::NotJson),
             },
-            other => {
-                if let Err(e) = self.object(topic, &other, received_ms, out) {
-                    rejected.push(e);
+            Some(b'[') => match serde_json::from_slice::<Vec<&RawValue>>(payload) {
+                Ok(items) => {
+                    for item in items {
+                        let r = RawObject::parse(item)
+                            .and_then(|o| self.object(topic, &o, received_ms, out));
+                        if let Err(e) = r {
+                            rejected.push(e);
+                        }
+                    }
                 }
-            }
+                Err(_) => rejected.push(Rejection::NotJson),
+            },
+            _ => match serde_json::from_slice::<&RawValue>(payload) {
+                Ok(raw)
+                    if matches!(
+                        raw.get().as_bytes().first(),
+                        Some(b'"' | b'-' | b'0'..=b'9')
+                    ) =>
+                {
+                    match self.bare(topic, raw, received_ms) {
+                        Ok(r) => out.push(r),
+                        Err(e) => rejected.push(e),
+                    }
+                }
+                Ok(_) => rejected.push(Rejection::WrongType),
+                Err(_) => rejected.push(Rejection::NotJson),
+            },
         }
     }
 
@@ -145,7 +162,7 @@ impl Decoder {
         )
     }
 
-    fn bare(&self, topic: &str, v: &Value, received_ms: i64) -> Result<Reading, Rejection> {
+    fn bare(&self, topic: &str, v: &RawValue, received_ms: i64) -> Result<Reading, Rejection> {
         let value = number_of(v)?;
         self.reading(
             self.sensor_id(topic, None)?,
@@ -159,54 +176,50 @@ impl Decoder {
     fn object(
         &self,
         topic: &str,
-        v: &Value,
+        obj: &RawObject<'_>,
         received_ms: i64,
         out: &mut Vec<Reading>,
     ) -> Result<(), Rejection> {
-        let Value::Object(_) = v else {
-            return Err(Rejection::WrongType);
+        let ts = match obj.lookup(&self.ts_path) {
+            Some(t) if t.get() != "null" => timestamp_ms(t)?,
+            _ => received_ms,
         };
-        let ts = match lookup(v, &self.ts_path) {
-            None | Some(Value::Null) => received_ms,
-            Some(t) => timestamp_ms(t)?,
-        };
-        let unit = lookup(v, &self.unit_path)
-            .and_then(Value::as_str)
-            .map(Arc::from);
-        let quality = lookup(v, &self.status_path)
-            .and_then(Value::as_str)
-            .map_or(Quality::Good, Quality::from_status);
-        match self.format {
-            PayloadFormat::Fields => self.fields(topic, v, ts, quality, out),
-            _ => {
-                let value = match lookup(v, &self.value_path) {
-                    None | Some(Value::Null) => return Err(Rejection::MissingValue),
-                    Some(x) => number_of(x)?,
-                };
-                let id = lookup(v, &self.id_path).and_then(|x| match x {
-                    Value::String(s) if !s.is_empty() => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                });
-                let sensor = self.sensor_id(topic, id.as_deref())?;
-                out.push(self.reading(sensor, ts, value, unit, quality)?);
-                Ok(())
-            }
+        let unit = obj
+            .lookup(&self.unit_path)
+            .and_then(text_of)
+            .map(|u| Arc::from(&*u));
+        let quality = obj
+            .lookup(&self.status_path)
+            .and_then(text_of)
+            .map_or(Quality::Good, |s| Quality::from_status(&s));
+        if self.format == PayloadFormat::Fields {
+            return self.fields(topic, obj, ts, quality, out);
         }
+        let value = match obj.lookup(&self.value_path) {
+            Some(x) if x.get() != "null" => number_of(x)?,
+            _ => return Err(Rejection::MissingValue),
+        };
+        let id = obj
+            .lookup(&self.id_path)
+            .and_then(|x| match x.get().as_bytes().first() {
+                Some(b'"') => text_of(x).filter(|s| !s.is_empty()),
+                Some(b'-' | b'0'..=b'9') => Some(Cow::Borrowed(x.get())),
+                _ => None,
+            });
+        let sensor = self.sensor_id(topic, id.as_deref())?;
+        out.push(self.reading(sensor, ts, value, unit, quality)?);
+        Ok(())
     }
 
     /// Each numeric field of the object is its own sensor.
     fn fields(
         &self,
         topic: &str,
-        v: &Value,
+        obj: &RawObject<'_>,
         ts: i64,
         quality: Quality,
         out: &mut Vec<Reading>,
     ) -> Result<(), Rejection> {
-        let Value::Object(map) = v else {
-            return Err(Rejection::WrongType);
-        };
         let before = out.len();
         let skip = |k: &str| {
             [
@@ -219,8 +232,9 @@ impl Decoder {
             .any(|p| p.len() == 1 && p[0] == k)
         };
         if self.fields.is_empty() {
-            for (k, x) in map {
-                if skip(k) || !x.is_number() {
+            for (k, x) in &obj.0 {
+                let numeric = matches!(x.get().as_bytes().first(), Some(b'-' | b'0'..=b'9'));
+                if skip(k) || !numeric {
                     continue;
                 }
                 let sensor = self.field_sensor(topic, k)?;
@@ -228,7 +242,7 @@ impl Decoder {
             }
         } else {
             for k in &self.fields {
-                let Some(x) = map.get(k) else { continue };
+                let Some(x) = obj.get(k) else { continue };
                 let sensor = self.field_sensor(topic, k)?;
                 out.push(self.reading(sensor, ts, number_of(x)?, None, quality)?);
             }
@@ -284,41 +298,53 @@ fn finite(v: f64) -> Result<f64, Rejection> {
     }
 }
 
-fn number_of(v: &Value) -> Result<f64, Rejection> {
-    match v {
-        Value::Number(n) => n.as_f64().ok_or(Rejection::NotFinite).and_then(finite),
-        // Many devices send numbers as strings ("23.5"); "NaN" and "inf" are refused.
-        Value::String(s) => s
-            .trim()
+/// A number, a numeric string ("23.5": many devices send those) or a boolean.
+/// "NaN", "inf" and numbers beyond f64's range are refused as not finite.
+fn number_of(v: &RawValue) -> Result<f64, Rejection> {
+    let t = v.get();
+    match t.as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => t
             .parse::<f64>()
             .map_err(|_| Rejection::WrongType)
             .and_then(finite),
-        Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
+        Some(b'"') => {
+            let s = text_of(v).ok_or(Rejection::WrongType)?;
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| Rejection::WrongType)
+                .and_then(finite)
+        }
+        _ if t == "true" => Ok(1.0),
+        _ if t == "false" => Ok(0.0),
         _ => Err(Rejection::WrongType),
     }
 }
 
-fn lookup<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
-    if path.is_empty() {
-        return None;
-    }
-    path.iter().try_fold(v, |v, k| v.get(k))
+/// The text of a JSON string, borrowed unless it has escapes.
+fn text_of(v: &RawValue) -> Option<Cow<'_, str>> {
+    serde_json::from_str::<Text<'_>>(v.get()).ok().map(|t| t.0)
 }
 
 /// Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size), or
 /// RFC 3339 text.
-fn timestamp_ms(v: &Value) -> Result<i64, Rejection> {
-    let n = match v {
-        Value::Number(n) => n.as_f64().ok_or(Rejection::BadTimestamp)?,
-        Value::String(s) => {
-            if let Ok(x) = s.parse::<f64>() {
-                x
-            } else {
-                let t = humantime::parse_rfc3339_weak(s).map_err(|_| Rejection::BadTimestamp)?;
-                let d = t
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_err(|_| Rejection::BadTimestamp)?;
-                return Ok(d.as_millis() as i64);
+fn timestamp_ms(v: &RawValue) -> Result<i64, Rejection> {
+    let n = match v.get().as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => v
+            .get()
+            .parse::<f64>()
+            .map_err(|_| Rejection::BadTimestamp)?,
+        Some(b'"') => {
+            let s = text_of(v).ok_or(Rejection::BadTimestamp)?;
+            match s.parse::<f64>() {
+                Ok(x) => x,
+                Err(_) => {
+                    let t =
+                        humantime::parse_rfc3339_weak(&s).map_err(|_| Rejection::BadTimestamp)?;
+                    let d = t
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_err(|_| Rejection::BadTimestamp)?;
+                    return Ok(d.as_millis() as i64);
+                }
             }
         }
         _ => return Err(Rejection::BadTimestamp),
@@ -336,6 +362,79 @@ fn timestamp_ms(v: &Value) -> Result<i64, Rejection> {
         n / 1e6
     };
     Ok(ms.round() as i64)
+}
+
+/// A JSON object's members with their values left unparsed: only the fields a
+/// subscription asks for are ever parsed, and nothing is copied that need not be.
+struct RawObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> RawObject<'a> {
+    fn parse(v: &'a RawValue) -> Result<Self, Rejection> {
+        if v.get().starts_with('{') {
+            serde_json::from_str(v.get()).map_err(|_| Rejection::WrongType)
+        } else {
+            Err(Rejection::WrongType)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// Follows a dotted path through nested objects.
+    fn lookup(&self, path: &[String]) -> Option<&'a RawValue> {
+        let (first, rest) = path.split_first()?;
+        let mut v = self.get(first)?;
+        for key in rest {
+            v = RawObject::parse(v).ok()?.get(key)?;
+        }
+        Some(v)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((k, v)) = map.next_entry::<Text<'de>, &'de RawValue>()? {
+                    members.push((k.0, v));
+                }
+                Ok(RawObject(members))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
+/// A string borrowed from the payload, owned only when it had escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                s: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// `{N}` is topic level N (0-based), `{topic}` the whole topic, `{field}` the field

@@ -174,3 +174,30 @@ fn depth_counter_ignores_brackets_in_strings() {
     assert_eq!(json_depth(br#"{"a":"[[[[[[","b":[1]}"#), 2);
     assert_eq!(json_depth(br#"{"a":"\"[[[["}"#), 1);
 }
+
+#[test]
+fn escaped_keys_and_strings_and_out_of_range_numbers() {
+    let d = decoder("topic = \"t\"");
+    let (out, rej) = run(
+        &d,
+        "t",
+        r#"{"sensor_\u0069d":"tank \"A\"","value":"4.5","unit":"m\u00b3"}"#,
+    );
+    assert!(rej.is_empty(), "{rej:?}");
+    assert_eq!(&*out[0].sensor, "tank \"A\"");
+    assert_eq!(out[0].unit.as_deref(), Some("m³"));
+    assert_eq!(
+        run(&d, "t", r#"{"sensor_id":"a","value":1e999}"#).1,
+        vec![Rejection::NotFinite]
+    );
+    assert_eq!(
+        run(&d, "t", r#"{"sensor_id":"a","value":null}"#).1,
+        vec![Rejection::MissingValue]
+    );
+    assert_eq!(
+        run(&d, "t", r#"{"sensor_id":"a","value":1} trailing"#).1,
+        vec![Rejection::NotJson]
+    );
+    let (out, _) = run(&d, "t", r#"{"sensor_id":42,"value":true}"#);
+    assert_eq!((&*out[0].sensor, out[0].value), ("42", 1.0));
+}
