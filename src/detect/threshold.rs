@@ -339,6 +339,11 @@ fn resolve(
     let u = unit.as_deref().unwrap_or("");
     let message = match rule.condition {
         Condition::StaleMs(_) => format!("{sensor} is reporting again"),
+        Condition::RateAbove(_) => format!(
+            "{sensor} changes {}{u}/s again (rule {})",
+            num(value),
+            rule.name
+        ),
         _ => format!("{sensor} back to {}{u} (rule {})", num(value), rule.name),
     };
     event(

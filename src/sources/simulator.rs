@@ -167,7 +167,8 @@ impl Plant {
                     FaultKind::Dropout,
                 ][self.rng.usize(0..4)];
                 let len = match kind {
-                    FaultKind::Spike => dt_ms.max(1),
+                    // Exactly one sample, however late the next tick comes.
+                    FaultKind::Spike => 1,
                     // Exponential lengths, at least ten seconds.
                     _ => (-(1.0 - self.rng.f64()).ln() * self.fault_mean_ms).max(10_000.0) as i64,
                 };
@@ -325,6 +326,11 @@ mod tests {
         for kind in ["spike", "drift", "stuck", "dropout"] {
             assert!(faults.iter().any(|f| f.kind == kind), "no {kind}");
         }
+        // A spike is one sample, however the ticks fall.
+        assert!(faults
+            .iter()
+            .filter(|f| f.kind == "spike")
+            .all(|f| f.end_ms - f.start_ms == 1));
         // A dropout leaves a gap in its sensor's readings.
         let d = faults.iter().find(|f| f.kind == "dropout").unwrap();
         let inside = out

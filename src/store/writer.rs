@@ -137,11 +137,6 @@ struct WriterState {
     max_bytes: u64,
 }
 
-/// Per-sensor latest state, written once per commit instead of once per reading.
-struct Last<'a> {
-    reading: &'a Reading,
-}
-
 impl WriterState {
     fn run(mut self) -> Result<(), StoreError> {
         while let Some(first) = self.rx.blocking_recv() {
@@ -178,7 +173,8 @@ impl WriterState {
 
     fn commit(&mut self, ops: &mut [WriteOp]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let mut last: HashMap<i64, Last<'_>> = HashMap::default();
+        // Latest reading per sensor, written once per commit instead of once per reading.
+        let mut last: HashMap<i64, &Reading> = HashMap::default();
         let mut prune = false;
         for op in ops.iter() {
             match op {
@@ -194,8 +190,7 @@ impl WriterState {
                 "UPDATE sensors SET last_seen = max(coalesce(last_seen, ?2), ?2), last_value = ?3, last_quality = ?4,
                  unit = coalesce(?5, unit), labels = ?6 WHERE id = ?1",
             )?;
-            for (id, l) in &last {
-                let r = l.reading;
+            for (id, r) in &last {
                 let labels = (!r.labels.is_empty())
                     .then(|| serde_json::to_string(&*r.labels).unwrap_or_default());
                 st.execute(params![
@@ -328,7 +323,7 @@ fn write_batch<'b>(
     tx: &Transaction<'_>,
     ids: &mut HashMap<Arc<str>, i64>,
     b: &'b WriteBatch,
-    last: &mut HashMap<i64, Last<'b>>,
+    last: &mut HashMap<i64, &'b Reading>,
 ) -> Result<(), StoreError> {
     {
         let mut ins = tx.prepare_cached(
@@ -337,11 +332,8 @@ fn write_batch<'b>(
         for r in &b.readings {
             let id = sensor_id(tx, ids, &r.sensor, r.ts_ms)?;
             ins.execute(params![id, r.ts_ms, r.value, r.quality.as_i64()])?;
-            match last.get(&id) {
-                Some(l) if l.reading.ts_ms > r.ts_ms => {}
-                _ => {
-                    last.insert(id, Last { reading: r });
-                }
+            if last.get(&id).is_none_or(|l| l.ts_ms <= r.ts_ms) {
+                last.insert(id, r);
             }
         }
     }

@@ -128,6 +128,11 @@ fn rate_of_change_uses_reading_timestamps() {
             (AlertState::Resolved, 12, 0.5)
         ]
     );
+    let mut out = Vec::new();
+    r.on_reading(&Reading::new("q", 0, 1.0).with_unit("bar"), &mut out);
+    r.on_reading(&Reading::new("q", 1000, 9.0).with_unit("bar"), &mut out);
+    r.on_reading(&Reading::new("q", 2000, 9.5).with_unit("bar"), &mut out);
+    assert_eq!(out[1].message, "q changes 0.5bar/s again (rule jump)");
 }
 
 #[test]
