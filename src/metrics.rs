@@ -197,7 +197,7 @@ impl Metrics {
         counter(
             &mut o,
             "edgewatch_commit_errors_total",
-            "Failed commits (their input is redelivered).",
+            "Failed commit attempts (the batch is retried; nothing in it is acknowledged).",
             self.commit_errors.get(),
         );
         counter(

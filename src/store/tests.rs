@@ -171,3 +171,56 @@ async fn restart_rebuilds_open_windows_and_firing_alerts() {
     assert_eq!(reader.closed_until().unwrap(), Some(start + 60_000));
     w.join().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_commit_is_retried_and_acknowledges_nothing_until_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let w = Writer::spawn(
+        &db_path(dir.path()),
+        &StoreConfig::default(),
+        metrics.clone(),
+    )
+    .unwrap();
+    // Another process's write lock, held past the writer's 5 s busy timeout.
+    let blocker = rusqlite::Connection::open(db_path(dir.path())).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (tx, rx) = watch::channel(0);
+    let tx = Arc::new(tx);
+    let batch = WriteBatch {
+        readings: readings("locked", now_ms(), 5, 1),
+        acks: vec![CommitAck {
+            watermark: tx.clone(),
+            seq: 1,
+        }],
+        ..Default::default()
+    };
+    w.tx.send(WriteOp::Batch(batch)).await.unwrap();
+    let failed = tokio::time::timeout(Duration::from_secs(20), async {
+        while metrics.commit_errors.get() == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(failed.is_ok(), "the commit should have failed on the lock");
+    assert_eq!(
+        *rx.borrow(),
+        0,
+        "nothing acknowledged while the commit fails"
+    );
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let mut rx = rx;
+    tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|s| *s == 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Reader::open(dir.path())
+            .unwrap()
+            .stats()
+            .unwrap()
+            .journal_rows,
+        5
+    );
+    w.join().unwrap();
+}

@@ -3,6 +3,7 @@
 
 use super::{open_rw, StoreError};
 use crate::aggregate::Aggregate;
+use crate::backoff::Backoff;
 use crate::config::StoreConfig;
 use crate::detect::{AlertEvent, AlertState};
 use crate::metrics::Metrics;
@@ -156,12 +157,18 @@ impl WriterState {
                 }
             }
             self.metrics.writer_queue.set(self.rx.len() as i64);
-            if let Err(e) = self.commit(&mut ops) {
-                // A failed commit acknowledges nothing: sources will redeliver.
-                tracing::error!(error = %e, "store commit failed; nothing in it was acknowledged");
+            // The same batch is retried until it commits: skipping it would let a later
+            // commit raise the watermark past data that was never stored. Meanwhile the
+            // queue fills and sources stop reading, which is the backpressure we want
+            // on a full or failing disk.
+            let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5), 0.2);
+            while let Err(e) = self.commit(&mut ops) {
                 self.metrics.commit_errors.inc();
+                // The rolled-back transaction may have held new sensor rows.
                 self.sensor_ids.clear();
-                continue;
+                let delay = backoff.next_delay();
+                tracing::error!(error = %e, retry_in = ?delay, "store commit failed; nothing in it is acknowledged, retrying");
+                std::thread::sleep(delay);
             }
             self.metrics
                 .commit_latency_us
