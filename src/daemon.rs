@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::detect::AlertEvent;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, PipelineError};
+use crate::service;
 use crate::sources::{IngestBatch, Source, SourceError};
 use crate::store::{self, Reader, StoreError, WriteBatch, WriteOp, Writer};
 use std::net::SocketAddr;
@@ -144,7 +145,14 @@ pub async fn run(
         ));
     }
     drop(ingest_tx);
+    let watchdog = tokio::spawn(service::watchdog(
+        metrics.clone(),
+        writer.tx.clone(),
+        shutdown.clone(),
+    ));
+    let status = tokio::spawn(service::report_status(metrics.clone(), shutdown.clone()));
     ready.store(true, Ordering::Relaxed);
+    service::ready(&metrics);
     if let Some(tx) = hooks.started {
         let _ = tx.send(Started {
             api: api_addr,
@@ -155,7 +163,11 @@ pub async fn run(
 
     shutdown.cancelled().await;
     tracing::info!("shutting down: stopping sources");
+    service::stopping();
     ready.store(false, Ordering::Relaxed);
+    // Both end on the shutdown signal; the watchdog holds a writer sender.
+    let _ = watchdog.await;
+    let _ = status.await;
     let sources_done = async {
         for t in source_tasks {
             let _ = t.await;

@@ -13,5 +13,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod reading;
 pub mod sensor_glob;
+pub mod service;
 pub mod sources;
 pub mod store;

@@ -111,6 +111,8 @@ pub struct Metrics {
     pub alerts_firing: Gauge,
     pub open_windows: Gauge,
     pub readings_per_s: Gauge,
+    /// Last clock tick of the pipeline task (watchdog: is it still turning?).
+    pub pipeline_heartbeat_ms: Gauge,
     pub last_commit_ms: Gauge,
     pub commit_latency_us: Histo,
     pub alert_latency_us: Histo,
@@ -135,6 +137,7 @@ impl Default for Metrics {
             alerts_firing: Gauge::default(),
             open_windows: Gauge::default(),
             readings_per_s: Gauge::default(),
+            pipeline_heartbeat_ms: Gauge::default(),
             last_commit_ms: Gauge::default(),
             commit_latency_us: Histo::default(),
             alert_latency_us: Histo::default(),

@@ -173,8 +173,21 @@ impl Pipeline {
         let mut rate = RateMeter::new(&self.metrics);
         loop {
             let mut batch = WriteBatch::default();
+            // Clock duties first: they are ready once a second and must not starve
+            // behind a channel that always has input under load.
             tokio::select! {
                 biased;
+                _ = tick.tick() => {
+                    self.tick(now_ms(), &mut batch);
+                    rate.update(&self.metrics);
+                    self.metrics.pipeline_heartbeat_ms.set(now_ms());
+                }
+                _ = prune.tick() => {
+                    if writer.send(WriteOp::Prune).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 b = rx.recv() => {
                     let Some(b) = b else { break };
                     self.process(b, &mut batch);
@@ -186,16 +199,6 @@ impl Pipeline {
                         }
                     }
                     self.metrics.ingest_queue.set(rx.len() as i64);
-                }
-                _ = tick.tick() => {
-                    self.tick(now_ms(), &mut batch);
-                    rate.update(&self.metrics);
-                }
-                _ = prune.tick() => {
-                    if writer.send(WriteOp::Prune).await.is_err() {
-                        break;
-                    }
-                    continue;
                 }
             }
             if is_empty(&batch) {

@@ -7,4 +7,5 @@ mod check_config;
 mod commands;
 mod durability;
 mod mqtt_ingest;
+mod systemd;
 mod tls;

@@ -149,6 +149,11 @@ impl Daemon {
     /// Writes `body` plus gateway and API sections into a config in `dir` and starts
     /// `edgewatch run`; returns once /readyz answers.
     pub fn start(dir: &Path, body: &str) -> Daemon {
+        Self::start_env(dir, body, &[])
+    }
+
+    /// As [`Daemon::start`], with extra environment variables.
+    pub fn start_env(dir: &Path, body: &str, env: &[(&str, &str)]) -> Daemon {
         let state_dir = dir.join("state");
         let config = dir.join("edgewatch.toml");
         std::fs::write(
@@ -159,15 +164,15 @@ impl Daemon {
             ),
         )
         .unwrap();
-        Self::start_config(&config, &state_dir)
+        Self::start_config(&config, &state_dir, env)
     }
 
     /// Starts again on the same config and state dir.
     pub fn restart(dir: &Path) -> Daemon {
-        Self::start_config(&dir.join("edgewatch.toml"), &dir.join("state"))
+        Self::start_config(&dir.join("edgewatch.toml"), &dir.join("state"), &[])
     }
 
-    fn start_config(config: &Path, state_dir: &Path) -> Daemon {
+    fn start_config(config: &Path, state_dir: &Path, env: &[(&str, &str)]) -> Daemon {
         let _ = std::fs::remove_file(state_dir.join("api.addr"));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -178,6 +183,7 @@ impl Daemon {
             .args(["run", "-c"])
             .arg(config)
             .env("RUST_LOG", "info,edgewatch=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
