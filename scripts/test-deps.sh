@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian/Ubuntu packages:
 # Mosquitto broker and clients, openssl (test certificates), sqlite3 (inspection),
-# and paho-mqtt for the system Python (an independent QoS 1 publisher).
+# paho-mqtt for the system Python (an independent QoS 1 publisher), and
+# systemd-analyze (unit file checks).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 [ -x /usr/bin/python3 ] || need+=(python3)
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"

@@ -8,4 +8,5 @@ mod commands;
 mod durability;
 mod mqtt_ingest;
 mod systemd;
+mod systemd_unit;
 mod tls;
