@@ -214,3 +214,63 @@ pub async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+/// What ends a [`supervise`] wait.
+enum Signal {
+    Stop,
+    Reload,
+}
+
+async fn next_signal() -> Signal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut hup) = signal(SignalKind::hangup()) {
+            return tokio::select! {
+                _ = shutdown_signal() => Signal::Stop,
+                _ = hup.recv() => Signal::Reload,
+            };
+        }
+    }
+    shutdown_signal().await;
+    Signal::Stop
+}
+
+/// Runs the daemon from a config file until SIGTERM/SIGINT. SIGHUP re-reads and
+/// validates the file: an invalid one is logged and the running config stays; a
+/// valid one is applied by stopping the running instance in order (everything
+/// accepted is committed; unacknowledged MQTT messages are redelivered) and
+/// starting again with it. systemd sees RELOADING=1, then READY=1.
+pub async fn supervise(path: PathBuf, mut config: Config) -> Result<(), DaemonError> {
+    loop {
+        let shutdown = CancellationToken::new();
+        let mut instance = tokio::spawn(run(config.clone(), shutdown.clone(), Hooks::default()));
+        let reload = loop {
+            tokio::select! {
+                // The instance ending by itself is a failure (or a finished start-up error).
+                result = &mut instance => {
+                    return result.unwrap_or(Err(DaemonError::Store(StoreError::WriterGone)));
+                }
+                signal = next_signal() => match signal {
+                    Signal::Stop => break None,
+                    Signal::Reload => match Config::load(&path) {
+                        Ok(new) => break Some(new),
+                        Err(e) => tracing::error!("reload refused, the running config stays: {e}"),
+                    },
+                },
+            }
+        };
+        if reload.is_some() {
+            service::reloading();
+            tracing::info!(config = %path.display(), "reloading");
+        }
+        shutdown.cancel();
+        instance
+            .await
+            .unwrap_or(Err(DaemonError::Store(StoreError::WriterGone)))?;
+        match reload {
+            Some(new) => config = new,
+            None => return Ok(()),
+        }
+    }
+}

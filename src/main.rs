@@ -167,15 +167,7 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             let c = load(&config)?;
             init_logging(&c.log.level, c.log.format);
             tracing::info!(config = %config.display(), gateway = %c.gateway.id, "edgewatch {} starting", env!("CARGO_PKG_VERSION"));
-            runtime().block_on(async {
-                let shutdown = CancellationToken::new();
-                let trigger = shutdown.clone();
-                tokio::spawn(async move {
-                    edgewatch::daemon::shutdown_signal().await;
-                    trigger.cancel();
-                });
-                edgewatch::daemon::run(c, shutdown, Default::default()).await
-            })?;
+            runtime().block_on(edgewatch::daemon::supervise(config, c))?;
             Ok(())
         }
         Command::Demo {

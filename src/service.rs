@@ -24,6 +24,13 @@ pub fn ready(m: &Metrics) {
     notify(&[NotifyState::Ready, NotifyState::Status(&status_line(m))]);
 }
 
+pub fn reloading() {
+    notify(&[
+        NotifyState::Reloading,
+        NotifyState::Status("reloading configuration"),
+    ]);
+}
+
 pub fn stopping() {
     notify(&[
         NotifyState::Stopping,

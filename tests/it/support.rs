@@ -261,6 +261,29 @@ impl Daemon {
         self.child.as_ref().unwrap().id()
     }
 
+    /// Sends SIGHUP (reload).
+    pub fn hup(&self) {
+        Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .unwrap();
+    }
+
+    /// After a reload the API may listen on a new port (port 0): find it again.
+    pub fn refresh_api(&mut self) {
+        let addr_file = self.state_dir.join("api.addr");
+        let up = wait_until(Duration::from_secs(20), || {
+            match std::fs::read_to_string(&addr_file) {
+                Ok(a) if !a.is_empty() => {
+                    self.api = format!("http://{a}");
+                    self.get("/readyz").is_some()
+                }
+                _ => false,
+            }
+        });
+        assert!(up, "API not back after reload; log:\n{}", self.log());
+    }
+
     /// SIGKILL: no shutdown path runs at all.
     pub fn kill9(mut self) {
         let mut c = self.child.take().unwrap();

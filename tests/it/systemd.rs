@@ -115,3 +115,63 @@ fn a_wedged_store_writer_stops_the_watchdog_pings() {
     systemd.until("WATCHDOG=1", Duration::from_secs(15));
     assert!(d.terminate().success());
 }
+
+#[test]
+fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
+    let systemd = FakeSystemd::bind();
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = start(&systemd, dir.path());
+    systemd.until("READY=1", Duration::from_secs(10));
+    let original = std::fs::read_to_string(&d.config).unwrap();
+
+    // An invalid file: refused, logged with the key, the running config stays.
+    std::fs::write(
+        &d.config,
+        format!("{original}\n[[rules]]\nname = \"bad\"\nsensors = [\"x\"]\n"),
+    )
+    .unwrap();
+    d.hup();
+    assert!(
+        wait_until(Duration::from_secs(10), || d
+            .log()
+            .contains("reload refused")),
+        "log:\n{}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("rules[0]: has no condition"),
+        "log:\n{}",
+        d.log()
+    );
+    let during = systemd.collect(Duration::from_millis(300));
+    assert!(
+        !during.iter().any(|m| m.contains("RELOADING=1")),
+        "{during:?}"
+    );
+    assert_eq!(d.status_of("/readyz"), 200);
+
+    // A valid change: RELOADING, then READY, and the new config is live.
+    let before = crate::support::sql_count(&d.db(), "SELECT count(*) FROM journal");
+    std::fs::write(
+        &d.config,
+        original.replace("name = \"sim\"", "name = \"plant-b\""),
+    )
+    .unwrap();
+    d.hup();
+    let msgs = systemd.until("RELOADING=1", Duration::from_secs(10));
+    // A reload takes milliseconds: READY may already be among what was collected.
+    let at = msgs.iter().position(|m| m.contains("RELOADING=1")).unwrap();
+    if !msgs[at..].iter().any(|m| m.contains("READY=1")) {
+        systemd.until("READY=1", Duration::from_secs(15));
+    }
+    d.refresh_api();
+    let status = d.json("/api/v1/status");
+    assert_eq!(status["sources"][0]["name"], "plant-b", "{status}");
+    // Nothing accepted before the reload is gone, and ingest goes on after it.
+    let db = d.db();
+    assert!(wait_until(
+        Duration::from_secs(10),
+        || crate::support::sql_count(&db, "SELECT count(*) FROM journal") > before + 10
+    ));
+    assert!(d.terminate().success());
+}
