@@ -194,17 +194,7 @@ impl Daemon {
             config: config.to_owned(),
             api: String::new(),
         };
-        let addr_file = state_dir.join("api.addr");
-        let up = wait_until(Duration::from_secs(20), || {
-            match std::fs::read_to_string(&addr_file) {
-                Ok(a) if !a.is_empty() => {
-                    d.api = format!("http://{a}");
-                    d.get("/readyz").is_some()
-                }
-                _ => false,
-            }
-        });
-        assert!(up, "edgewatch did not become ready; log:\n{}", d.log());
+        d.refresh_api();
         d
     }
 
@@ -269,7 +259,8 @@ impl Daemon {
             .unwrap();
     }
 
-    /// After a reload the API may listen on a new port (port 0): find it again.
+    /// Finds the API (bound to port 0, so its address is in `api.addr`) and waits
+    /// for /readyz; again after a reload, which may pick a new port.
     pub fn refresh_api(&mut self) {
         let addr_file = self.state_dir.join("api.addr");
         let up = wait_until(Duration::from_secs(20), || {
@@ -281,7 +272,7 @@ impl Daemon {
                 _ => false,
             }
         });
-        assert!(up, "API not back after reload; log:\n{}", self.log());
+        assert!(up, "edgewatch API not ready; log:\n{}", self.log());
     }
 
     /// SIGKILL: no shutdown path runs at all.
