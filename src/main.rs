@@ -46,6 +46,9 @@ enum Command {
     CheckConfig {
         #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
         config: PathBuf,
+        /// The file, as an alternative to -c.
+        #[arg(value_name = "FILE", conflicts_with = "config")]
+        file: Option<PathBuf>,
     },
     /// Show recent alerts from the store (works with the daemon running or not).
     Alerts {
@@ -148,21 +151,28 @@ fn load(path: &std::path::Path) -> Result<Config, CommandError> {
     Ok(Config::load(path)?)
 }
 
+fn check_config(config: &std::path::Path) -> Result<(), CommandError> {
+    match Config::load(config) {
+        Ok(c) => {
+            println!(
+                "{}: OK ({} mqtt source(s), {} simulator(s), {} rule(s))",
+                config.display(),
+                c.sources.mqtt.len(),
+                c.sources.simulator.len(),
+                c.rules.len()
+            );
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn dispatch(command: Command) -> Result<(), CommandError> {
     match command {
-        Command::CheckConfig { config } => match Config::load(&config) {
-            Ok(c) => {
-                println!(
-                    "{}: OK ({} mqtt source(s), {} simulator(s), {} rule(s))",
-                    config.display(),
-                    c.sources.mqtt.len(),
-                    c.sources.simulator.len(),
-                    c.rules.len()
-                );
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        },
+        Command::CheckConfig { config, file } => {
+            let config = file.unwrap_or(config);
+            check_config(&config)
+        }
         Command::Run { config } => {
             let c = load(&config)?;
             init_logging(&c.log.level, c.log.format);

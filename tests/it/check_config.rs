@@ -89,3 +89,15 @@ fn run_refuses_a_bad_config_with_78() {
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no condition"));
 }
+
+#[test]
+fn file_can_be_given_without_dash_c() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/edgewatch.toml");
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("edgewatch.toml: OK"));
+}

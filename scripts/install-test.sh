@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Install test: builds the packages, installs the .deb into a throwaway Debian root
+# (debootstrap, cached), checks files, user, permissions, enablement and that the
+# installed binary accepts the installed config, then purges and checks nothing is
+# left. For the .rpm: `rpm -qpl` payload and `rpm -K` digests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v rpm >/dev/null 2>&1 || need+=(rpm)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+
+./scripts/package.sh >/dev/null
+deb=$(ls -t target/debian/edgewatch_*.deb | head -n 1)
+rpm_file=$(ls -t target/generate-rpm/edgewatch-*.rpm | head -n 1)
+
+passed=0
+check() { # description, command...
+    local what=$1; shift
+    if "$@"; then passed=$((passed + 1)); echo "ok - $what"
+    else echo "FAILED - $what"; exit 1; fi
+}
+
+# A minimal Debian root, made once and reused (a few minutes the first time).
+cache=${EDGEWATCH_ROOT_CACHE:-/var/cache/edgewatch-test/bookworm-minbase.tar}
+if [ ! -f "$cache" ]; then
+    mkdir -p "$(dirname "$cache")"
+    fresh=$(mktemp -d)
+    debootstrap --variant=minbase --include=adduser bookworm "$fresh" http://deb.debian.org/debian >/dev/null
+    tar -C "$fresh" -cf "$cache.part" . && mv "$cache.part" "$cache"
+    rm -rf "$fresh"
+fi
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+tar -C "$root" -xf "$cache"
+# No service may start inside the chroot.
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+cp "$deb" "$root/tmp/edgewatch.deb"
+in_root() { chroot "$root" "$@"; }
+
+check "dpkg installs the .deb" in_root dpkg -i /tmp/edgewatch.deb >/dev/null
+check "binary in /usr/bin" test -x "$root/usr/bin/edgewatch"
+check "unit installed" sh -c "test -f '$root/lib/systemd/system/edgewatch.service' || test -f '$root/usr/lib/systemd/system/edgewatch.service'"
+check "unit enabled (Debian convention)" test -L "$root/etc/systemd/system/multi-user.target.wants/edgewatch.service"
+check "default config is a conffile" sh -c "grep -qx /etc/edgewatch/edgewatch.toml '$root/var/lib/dpkg/info/edgewatch.conffiles'"
+check "system user created" in_root getent passwd edgewatch
+check "config readable by the service only" test "$(stat -c '%a %U %G' "$root/etc/edgewatch/edgewatch.toml")" = "640 root edgewatch"
+check "secrets directory root-only" test "$(stat -c '%a %U' "$root/etc/edgewatch/secrets")" = "700 root"
+check "installed binary accepts the installed config" in_root /usr/bin/edgewatch check-config /etc/edgewatch/edgewatch.toml
+check "dpkg purges the package" in_root dpkg --purge edgewatch >/dev/null
+check "purge removed binary, config and state" sh -c "! test -e '$root/usr/bin/edgewatch' && ! test -e '$root/etc/edgewatch' && ! test -e '$root/var/lib/edgewatch'"
+
+expected="/etc/edgewatch/edgewatch.toml
+/usr/bin/edgewatch
+/usr/lib/systemd/system/edgewatch.service
+/usr/share/doc/edgewatch/README.md
+/usr/share/doc/edgewatch/examples/serial.conf
+/usr/share/licenses/edgewatch/LICENSE"
+check "rpm -qpl lists the payload" test "$(rpm -qpl "$rpm_file" 2>/dev/null | sort)" = "$expected"
+check "rpm -K verifies the digests" sh -c "rpm -K '$rpm_file' >/dev/null"
+
+echo "install test: $passed passed, 0 failed"
