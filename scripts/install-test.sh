@@ -45,17 +45,18 @@ printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
 cp "$deb" "$root/tmp/edgewatch.deb"
 in_root() { chroot "$root" "$@"; }
+quiet() { "$@" >/dev/null; }
 
-check "dpkg installs the .deb" in_root dpkg -i /tmp/edgewatch.deb >/dev/null
+check "dpkg installs the .deb" quiet in_root dpkg -i /tmp/edgewatch.deb
 check "binary in /usr/bin" test -x "$root/usr/bin/edgewatch"
 check "unit installed" sh -c "test -f '$root/lib/systemd/system/edgewatch.service' || test -f '$root/usr/lib/systemd/system/edgewatch.service'"
 check "unit enabled (Debian convention)" test -L "$root/etc/systemd/system/multi-user.target.wants/edgewatch.service"
 check "default config is a conffile" sh -c "grep -qx /etc/edgewatch/edgewatch.toml '$root/var/lib/dpkg/info/edgewatch.conffiles'"
-check "system user created" in_root getent passwd edgewatch
-check "config readable by the service only" test "$(stat -c '%a %U %G' "$root/etc/edgewatch/edgewatch.toml")" = "640 root edgewatch"
-check "secrets directory root-only" test "$(stat -c '%a %U' "$root/etc/edgewatch/secrets")" = "700 root"
-check "installed binary accepts the installed config" in_root /usr/bin/edgewatch check-config /etc/edgewatch/edgewatch.toml
-check "dpkg purges the package" in_root dpkg --purge edgewatch >/dev/null
+check "system user created" quiet in_root getent passwd edgewatch
+check "config readable by the service only" test "$(in_root stat -c "%a %U %G" /etc/edgewatch/edgewatch.toml)" = "640 root edgewatch"
+check "secrets directory root-only" test "$(in_root stat -c "%a %U" /etc/edgewatch/secrets)" = "700 root"
+check "installed binary accepts the installed config" quiet in_root /usr/bin/edgewatch check-config /etc/edgewatch/edgewatch.toml
+check "dpkg purges the package" quiet in_root dpkg --purge edgewatch
 check "purge removed binary, config and state" sh -c "! test -e '$root/usr/bin/edgewatch' && ! test -e '$root/etc/edgewatch' && ! test -e '$root/var/lib/edgewatch'"
 
 expected="/etc/edgewatch/edgewatch.toml

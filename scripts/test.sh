@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs the peers, then unit and
-# integration tests (real Mosquitto, TLS, kill -9 durability).
+# integration tests (real Mosquitto, TLS, kill -9 durability, systemd notify and
+# unit checks), then builds the .deb and .rpm and installs the .deb into a
+# throwaway Debian root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
@@ -8,6 +10,8 @@ export PATH="$PATH:/usr/sbin"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked "$@" 2>&1 | tee "$log"
-# One closing line for all test binaries together.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+# The packages, installed into a throwaway Debian root (scripts/install-test.sh).
+./scripts/install-test.sh 2>&1 | tee -a "$log"
+# One closing line for all test binaries and the install test together.
+awk '/^test result:|^install test:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
