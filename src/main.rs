@@ -131,19 +131,34 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn init_logging(level: &str, format: LogFormat) {
+    use tracing_subscriber::prelude::*;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // Under systemd journald stamps time itself.
+    let registry = tracing_subscriber::registry().with(filter);
+    // systemd sets JOURNAL_STREAM when stderr goes to the journal: log natively
+    // there, so fields (source, topic, reason ...) stay queryable with journalctl.
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    if under_journald && format == LogFormat::Auto {
+        match tracing_journald::layer() {
+            Ok(journald) => {
+                let _ = registry
+                    .with(journald.with_syslog_identifier("edgewatch".into()))
+                    .try_init();
+                return;
+            }
+            Err(e) => eprintln!("edgewatch: journald socket unavailable ({e}); logging to stderr"),
+        }
+    }
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        _ if under_journald => builder.without_time().with_ansi(false).try_init(),
-        _ => builder.try_init(),
+        LogFormat::Json => registry.with(stderr.json()).try_init(),
+        // journald stamps time itself.
+        _ if under_journald => registry
+            .with(stderr.without_time().with_ansi(false))
+            .try_init(),
+        _ => registry.with(stderr).try_init(),
     };
 }
 

@@ -96,7 +96,7 @@ pub struct LogConfig {
     /// Log filter, `RUST_LOG` syntax (`info`, `edgewatch=debug,rumqttc=warn`). `RUST_LOG` wins.
     #[serde(default = "default_log_level")]
     pub level: String,
-    /// `auto` (journald-friendly plain text), `plain` or `json`.
+    /// `auto` (native journald under systemd, plain text otherwise), `plain` or `json` (stderr).
     #[serde(default)]
     pub format: LogFormat,
 }
