@@ -175,3 +175,26 @@ fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
     ));
     assert!(d.terminate().success());
 }
+
+#[test]
+fn under_systemd_without_a_journald_socket_logs_go_to_plain_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start_env(dir.path(), BODY, &[("JOURNAL_STREAM", "8:12345")]);
+    let log = d.log();
+    if std::path::Path::new("/run/systemd/journal/socket").exists() {
+        // A real journald: records go there, not to stderr.
+        assert!(!log.contains("journald socket unavailable"), "{log}");
+    } else {
+        assert!(log.contains("journald socket unavailable"), "{log}");
+        // journald stamps time and shows no colours: neither is written.
+        let line = log
+            .lines()
+            .find(|l| l.contains("api listening"))
+            .expect("log line");
+        assert!(
+            line.starts_with(" INFO") && !line.contains('\x1b'),
+            "{line:?}"
+        );
+    }
+    assert!(d.terminate().success());
+}
