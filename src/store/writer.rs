@@ -211,8 +211,13 @@ impl WriterState {
             }
         }
         tx.commit()?;
+        // The batch is stored now. Retention failing (a full disk cannot even
+        // delete in WAL mode) must not report it as failed, or the retry would
+        // store it twice; retention simply runs again at the next interval.
         if prune {
-            self.prune()?;
+            if let Err(e) = self.prune() {
+                tracing::warn!(error = %e, "journal retention failed; retrying at the next prune interval");
+            }
         }
         Ok(())
     }
