@@ -34,6 +34,8 @@ pub enum DaemonError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("the daemon task failed: {0}")]
+    Crashed(String),
     #[error("cannot read api.token-file {path}: {source}")]
     Token {
         path: PathBuf,
@@ -215,6 +217,11 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The result of a finished daemon task; a panic is an error of its own.
+fn joined(r: Result<Result<(), DaemonError>, tokio::task::JoinError>) -> Result<(), DaemonError> {
+    r.unwrap_or_else(|e| Err(DaemonError::Crashed(e.to_string())))
+}
+
 /// What ends a [`supervise`] wait.
 enum Signal {
     Stop,
@@ -248,9 +255,7 @@ pub async fn supervise(path: PathBuf, mut config: Config) -> Result<(), DaemonEr
         let reload = loop {
             tokio::select! {
                 // The instance ending by itself is a failure (or a finished start-up error).
-                result = &mut instance => {
-                    return result.unwrap_or(Err(DaemonError::Store(StoreError::WriterGone)));
-                }
+                result = &mut instance => return joined(result),
                 signal = next_signal() => match signal {
                     Signal::Stop => break None,
                     Signal::Reload => match Config::load(&path) {
@@ -265,9 +270,7 @@ pub async fn supervise(path: PathBuf, mut config: Config) -> Result<(), DaemonEr
             tracing::info!(config = %path.display(), "reloading");
         }
         shutdown.cancel();
-        instance
-            .await
-            .unwrap_or(Err(DaemonError::Store(StoreError::WriterGone)))?;
+        joined(instance.await)?;
         match reload {
             Some(new) => config = new,
             None => return Ok(()),

@@ -167,19 +167,15 @@ fn load(path: &std::path::Path) -> Result<Config, CommandError> {
 }
 
 fn check_config(config: &std::path::Path) -> Result<(), CommandError> {
-    match Config::load(config) {
-        Ok(c) => {
-            println!(
-                "{}: OK ({} mqtt source(s), {} simulator(s), {} rule(s))",
-                config.display(),
-                c.sources.mqtt.len(),
-                c.sources.simulator.len(),
-                c.rules.len()
-            );
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let c = Config::load(config)?;
+    println!(
+        "{}: OK ({} mqtt source(s), {} simulator(s), {} rule(s))",
+        config.display(),
+        c.sources.mqtt.len(),
+        c.sources.simulator.len(),
+        c.rules.len()
+    );
+    Ok(())
 }
 
 fn dispatch(command: Command) -> Result<(), CommandError> {

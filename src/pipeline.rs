@@ -178,9 +178,10 @@ impl Pipeline {
             tokio::select! {
                 biased;
                 _ = tick.tick() => {
-                    self.tick(now_ms(), &mut batch);
+                    let now = now_ms();
+                    self.tick(now, &mut batch);
                     rate.update(&self.metrics);
-                    self.metrics.pipeline_heartbeat_ms.set(now_ms());
+                    self.metrics.pipeline_heartbeat_ms.set(now);
                 }
                 _ = prune.tick() => {
                     if writer.send(WriteOp::Prune).await.is_err() {
