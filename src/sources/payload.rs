@@ -133,17 +133,10 @@ impl Decoder {
                 Err(_) => rejected.push(Rejection::NotJson),
             },
             _ => match serde_json::from_slice::<&RawValue>(payload) {
-                Ok(raw)
-                    if matches!(
-                        raw.get().as_bytes().first(),
-                        Some(b'"' | b'-' | b'0'..=b'9')
-                    ) =>
-                {
-                    match self.bare(topic, raw, received_ms) {
-                        Ok(r) => out.push(r),
-                        Err(e) => rejected.push(e),
-                    }
-                }
+                Ok(raw) if kind(raw) != Kind::Other => match self.bare(topic, raw, received_ms) {
+                    Ok(r) => out.push(r),
+                    Err(e) => rejected.push(e),
+                },
                 Ok(_) => rejected.push(Rejection::WrongType),
                 Err(_) => rejected.push(Rejection::NotJson),
             },
@@ -199,13 +192,11 @@ impl Decoder {
             Some(x) if x.get() != "null" => number_of(x)?,
             _ => return Err(Rejection::MissingValue),
         };
-        let id = obj
-            .lookup(&self.id_path)
-            .and_then(|x| match x.get().as_bytes().first() {
-                Some(b'"') => text_of(x).filter(|s| !s.is_empty()),
-                Some(b'-' | b'0'..=b'9') => Some(Cow::Borrowed(x.get())),
-                _ => None,
-            });
+        let id = obj.lookup(&self.id_path).and_then(|x| match kind(x) {
+            Kind::String => text_of(x).filter(|s| !s.is_empty()),
+            Kind::Number => Some(Cow::Borrowed(x.get())),
+            Kind::Other => None,
+        });
         let sensor = self.sensor_id(topic, id.as_deref())?;
         out.push(self.reading(sensor, ts, value, unit, quality)?);
         Ok(())
@@ -233,8 +224,7 @@ impl Decoder {
         };
         if self.fields.is_empty() {
             for (k, x) in &obj.0 {
-                let numeric = matches!(x.get().as_bytes().first(), Some(b'-' | b'0'..=b'9'));
-                if skip(k) || !numeric {
+                if skip(k) || kind(x) != Kind::Number {
                     continue;
                 }
                 let sensor = self.field_sensor(topic, k)?;
@@ -302,12 +292,12 @@ fn finite(v: f64) -> Result<f64, Rejection> {
 /// "NaN", "inf" and numbers beyond f64's range are refused as not finite.
 fn number_of(v: &RawValue) -> Result<f64, Rejection> {
     let t = v.get();
-    match t.as_bytes().first() {
-        Some(b'-' | b'0'..=b'9') => t
+    match kind(v) {
+        Kind::Number => t
             .parse::<f64>()
             .map_err(|_| Rejection::WrongType)
             .and_then(finite),
-        Some(b'"') => {
+        Kind::String => {
             let s = text_of(v).ok_or(Rejection::WrongType)?;
             s.trim()
                 .parse::<f64>()
@@ -320,6 +310,22 @@ fn number_of(v: &RawValue) -> Result<f64, Rejection> {
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Number,
+    String,
+    Other,
+}
+
+/// What a raw JSON value is, from its first byte (serde_json already validated it).
+fn kind(v: &RawValue) -> Kind {
+    match v.get().as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => Kind::Number,
+        Some(b'"') => Kind::String,
+        _ => Kind::Other,
+    }
+}
+
 /// The text of a JSON string, borrowed unless it has escapes.
 fn text_of(v: &RawValue) -> Option<Cow<'_, str>> {
     serde_json::from_str::<Text<'_>>(v.get()).ok().map(|t| t.0)
@@ -328,12 +334,12 @@ fn text_of(v: &RawValue) -> Option<Cow<'_, str>> {
 /// Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size), or
 /// RFC 3339 text.
 fn timestamp_ms(v: &RawValue) -> Result<i64, Rejection> {
-    let n = match v.get().as_bytes().first() {
-        Some(b'-' | b'0'..=b'9') => v
+    let n = match kind(v) {
+        Kind::Number => v
             .get()
             .parse::<f64>()
             .map_err(|_| Rejection::BadTimestamp)?,
-        Some(b'"') => {
+        Kind::String => {
             let s = text_of(v).ok_or(Rejection::BadTimestamp)?;
             match s.parse::<f64>() {
                 Ok(x) => x,
