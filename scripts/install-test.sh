@@ -6,15 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
-command -v rpm >/dev/null 2>&1 || need+=(rpm)
-command -v strip >/dev/null 2>&1 || need+=(binutils)
-if [ ${#need[@]} -gt 0 ]; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+./scripts/test-deps.sh
 export PATH="$PATH:/usr/sbin:/sbin"
 
 ./scripts/package.sh >/dev/null

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian/Ubuntu packages:
 # Mosquitto broker and clients, openssl (test certificates), sqlite3 (inspection),
-# paho-mqtt for the system Python (an independent QoS 1 publisher), and
-# systemd-analyze (unit file checks).
+# paho-mqtt for the system Python (an independent QoS 1 publisher),
+# systemd-analyze (unit file checks), and debootstrap, rpm and binutils (install test).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -14,6 +14,10 @@ command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 [ -x /usr/bin/python3 ] || need+=(python3)
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# The install test: a throwaway Debian root, rpm checks, stripping by cargo-deb.
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v rpm >/dev/null 2>&1 || need+=(rpm)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
