@@ -8,6 +8,7 @@ use crate::detect::AlertEvent;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::service;
+use crate::sinks::{Sink, SinkError};
 use crate::sources::{IngestBatch, Source, SourceError};
 use crate::store::{self, Reader, StoreError, WriteBatch, WriteOp, Writer};
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub enum DaemonError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
     #[error("cannot listen on {addr}: {source} (change api.listen or stop what uses that port)")]
     Listen {
         addr: String,
@@ -67,7 +70,13 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let metrics = Arc::new(Metrics::default());
     let state_dir = config.gateway.state_dir.clone();
-    let writer = Writer::spawn(&store::db_path(&state_dir), &config.store, metrics.clone())?;
+    let sinks = Sink::build_all(&config, &metrics)?;
+    let writer = Writer::spawn_with_outboxes(
+        &store::db_path(&state_dir),
+        &config.store,
+        metrics.clone(),
+        sinks.outboxes,
+    )?;
     let reader = Reader::open(&state_dir)?;
 
     let mut pipeline = Pipeline::new(&config, metrics.clone())?;
@@ -147,6 +156,11 @@ pub async fn run(
         ));
     }
     drop(ingest_tx);
+    let sinks_stop = CancellationToken::new();
+    let mut sink_tasks = Vec::new();
+    for s in sinks.sinks {
+        sink_tasks.push(tokio::spawn(s.run(writer.tx.clone(), sinks_stop.clone())));
+    }
     let watchdog = tokio::spawn(service::watchdog(
         metrics.clone(),
         writer.tx.clone(),
@@ -181,6 +195,12 @@ pub async fn run(
         );
     }
     let _ = pipeline_task.await;
+    // Sinks stop after the last alerts are queued; what they had in flight is sent
+    // again on the next start.
+    sinks_stop.cancel();
+    for t in sink_tasks {
+        let _ = t.await;
+    }
     let writer_result = tokio::task::spawn_blocking(move || writer.join())
         .await
         .unwrap_or(Err(StoreError::WriterGone));

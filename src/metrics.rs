@@ -93,10 +93,45 @@ impl SourceMetrics {
     }
 }
 
+/// Per-sink figures. Totals that survive restarts (delivered, dropped) are kept
+/// in the store and mirrored here after each commit.
+#[derive(Debug, Default)]
+pub struct SinkMetrics {
+    pub name: String,
+    pub kind: &'static str,
+    pub queue_items: Gauge,
+    pub queue_bytes: Gauge,
+    /// Enqueue time of the oldest queued item (ms since the epoch), 0 when empty.
+    pub oldest_ms: Gauge,
+    pub delivered: Gauge,
+    pub dropped_alerts: Gauge,
+    pub dropped_aggregates: Gauge,
+    pub sent: Counter,
+    pub retries: Counter,
+    pub connected: Gauge,
+    /// 0 closed, 1 open, 2 half-open.
+    pub breaker: Gauge,
+    pub send_latency_us: Histo,
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl SinkMetrics {
+    pub fn set_error(&self, e: Option<String>) {
+        if let Ok(mut l) = self.last_error.lock() {
+            *l = e;
+        }
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|l| l.clone())
+    }
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     pub started: Instant,
     sources: Mutex<Vec<Arc<SourceMetrics>>>,
+    sinks: Mutex<Vec<Arc<SinkMetrics>>>,
     pub readings_in: Counter,
     pub late_readings: Counter,
     pub alerts_fired: Counter,
@@ -123,6 +158,7 @@ impl Default for Metrics {
         Metrics {
             started: Instant::now(),
             sources: Mutex::default(),
+            sinks: Mutex::default(),
             readings_in: Counter::default(),
             late_readings: Counter::default(),
             alerts_fired: Counter::default(),
@@ -165,6 +201,23 @@ impl Metrics {
 
     pub fn sources(&self) -> Vec<Arc<SourceMetrics>> {
         self.sources.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn sink(&self, name: &str, kind: &'static str) -> Arc<SinkMetrics> {
+        let m = Arc::new(SinkMetrics {
+            name: name.to_owned(),
+            kind,
+            ..SinkMetrics::default()
+        });
+        if let Ok(mut s) = self.sinks.lock() {
+            s.retain(|x| x.name != name);
+            s.push(m.clone());
+        }
+        m
+    }
+
+    pub fn sinks(&self) -> Vec<Arc<SinkMetrics>> {
+        self.sinks.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -331,6 +384,50 @@ impl Metrics {
                 );
             }
         }
+        render_sinks(&mut o, &self.sinks());
         o
+    }
+}
+
+fn render_sinks(o: &mut String, sinks: &[Arc<SinkMetrics>]) {
+    if sinks.is_empty() {
+        return;
+    }
+    type Get = fn(&SinkMetrics) -> i64;
+    let series: [(&str, &str, &str, Get); 9] = [
+        ("edgewatch_sink_queue_items", "gauge", "Items waiting in the sink's outbox.", |s| s.queue_items.get()),
+        ("edgewatch_sink_queue_bytes", "gauge", "Bytes waiting in the sink's outbox.", |s| s.queue_bytes.get()),
+        ("edgewatch_sink_queue_age_seconds", "gauge", "Age of the oldest item in the outbox (0 when empty).", |s| {
+            let oldest = s.oldest_ms.get();
+            if oldest == 0 { 0 } else { ((crate::reading::now_ms() - oldest) / 1000).max(0) }
+        }),
+        ("edgewatch_sink_delivered_total", "counter", "Items acknowledged upstream and removed from the outbox (kept across restarts).", |s| s.delivered.get()),
+        ("edgewatch_sink_sent_total", "counter", "Items sent, including resends.", |s| s.sent.get() as i64),
+        ("edgewatch_sink_retries_total", "counter", "Failed sends that were retried.", |s| s.retries.get() as i64),
+        ("edgewatch_sink_connected", "gauge", "1 while an MQTT sink is connected.", |s| s.connected.get()),
+        ("edgewatch_sink_breaker_state", "gauge", "Circuit breaker: 0 closed, 1 open, 2 half-open.", |s| s.breaker.get()),
+        ("edgewatch_sink_last_error", "gauge", "1 while the last send failed.", |s| i64::from(s.last_error().is_some())),
+    ];
+    for (name, kind, help, get) in series {
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for s in sinks {
+            let _ = writeln!(o, "{name}{{sink=\"{}\",type=\"{}\"}} {}", s.name, s.kind, get(s));
+        }
+    }
+    let name = "edgewatch_sink_dropped_total";
+    let _ = writeln!(o, "# HELP {name} Items dropped by the outbox budget (size or age), per kind (kept across restarts).\n# TYPE {name} counter");
+    for s in sinks {
+        for (kind, v) in [("alert", s.dropped_alerts.get()), ("aggregate", s.dropped_aggregates.get())] {
+            let _ = writeln!(o, "{name}{{sink=\"{}\",kind=\"{kind}\"}} {v}", s.name);
+        }
+    }
+    let name = "edgewatch_sink_send_latency_seconds";
+    let _ = writeln!(o, "# HELP {name} From send to upstream acknowledgement.\n# TYPE {name} summary");
+    for s in sinks {
+        let (n, p50, p90, p99, max) = s.send_latency_us.summary();
+        for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
+            let _ = writeln!(o, "{name}{{sink=\"{}\",quantile=\"{q}\"}} {}", s.name, v as f64 / 1e6);
+        }
+        let _ = writeln!(o, "{name}_count{{sink=\"{}\"}} {n}", s.name);
     }
 }

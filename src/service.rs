@@ -40,12 +40,14 @@ pub fn stopping() {
 
 /// The one-line summary `systemctl status` shows.
 pub fn status_line(m: &Metrics) -> String {
+    let outbox: i64 = m.sinks().iter().map(|s| s.queue_items.get()).sum();
     format!(
-        "{} readings/s, {} alerts firing, {} journaled, writer queue {}",
+        "{} readings/s, {} alerts firing, {} journaled, writer queue {}, outbox {}",
         m.readings_per_s.get(),
         m.alerts_firing.get(),
         m.journal_rows.get(),
-        m.writer_queue.get()
+        m.writer_queue.get(),
+        outbox
     )
 }
 

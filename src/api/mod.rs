@@ -116,6 +116,52 @@ pub struct SourceStatus {
 }
 
 #[derive(Serialize)]
+pub struct SinkStatus {
+    pub name: String,
+    pub kind: &'static str,
+    pub queue_items: i64,
+    pub queue_bytes: i64,
+    pub queue_age_s: i64,
+    pub delivered: i64,
+    pub dropped_alerts: i64,
+    pub dropped_aggregates: i64,
+    pub retries: u64,
+    pub breaker: &'static str,
+    pub connected: bool,
+    pub send_p99_ms: f64,
+    pub last_error: Option<String>,
+}
+
+impl SinkStatus {
+    fn of(x: &crate::metrics::SinkMetrics) -> Self {
+        let oldest = x.oldest_ms.get();
+        SinkStatus {
+            name: x.name.clone(),
+            kind: x.kind,
+            queue_items: x.queue_items.get(),
+            queue_bytes: x.queue_bytes.get(),
+            queue_age_s: if oldest == 0 {
+                0
+            } else {
+                ((crate::reading::now_ms() - oldest) / 1000).max(0)
+            },
+            delivered: x.delivered.get(),
+            dropped_alerts: x.dropped_alerts.get(),
+            dropped_aggregates: x.dropped_aggregates.get(),
+            retries: x.retries.get(),
+            breaker: match x.breaker.get() {
+                1 => "open",
+                2 => "half-open",
+                _ => "closed",
+            },
+            connected: x.connected.get() == 1,
+            send_p99_ms: x.send_latency_us.summary().3 as f64 / 1000.0,
+            last_error: x.last_error(),
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct Status {
     pub gateway: String,
     pub version: &'static str,
@@ -130,6 +176,7 @@ pub struct Status {
     pub ingest_queue: i64,
     pub writer_queue: i64,
     pub sources: Vec<SourceStatus>,
+    pub sinks: Vec<SinkStatus>,
 }
 
 async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
@@ -161,6 +208,7 @@ async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
                 rejected: x.rejected_total(),
             })
             .collect(),
+        sinks: m.sinks().iter().map(|x| SinkStatus::of(x)).collect(),
     }))
 }
 

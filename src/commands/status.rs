@@ -68,5 +68,29 @@ fn render(v: &serde_json::Value) -> String {
             s["rejected"],
         ));
     }
+    for s in v["sinks"].as_array().into_iter().flatten() {
+        let connected = match (s["kind"].as_str(), s["connected"].as_bool()) {
+            (Some("mqtt"), Some(true)) => ", connected",
+            (Some("mqtt"), _) => ", DISCONNECTED",
+            _ => "",
+        };
+        out.push_str(&format!(
+            "sink {} ({}{connected}): queue {} items / {} bytes, oldest {}s, delivered {}, dropped {} alerts + {} aggregates, retries {}, breaker {}, send p99 {} ms\n",
+            s["name"].as_str().unwrap_or("?"),
+            s["kind"].as_str().unwrap_or("?"),
+            s["queue_items"],
+            s["queue_bytes"],
+            s["queue_age_s"],
+            s["delivered"],
+            s["dropped_alerts"],
+            s["dropped_aggregates"],
+            s["retries"],
+            s["breaker"].as_str().unwrap_or("?"),
+            s["send_p99_ms"],
+        ));
+        if let Some(e) = s["last_error"].as_str() {
+            out.push_str(&format!("  last error: {e}\n"));
+        }
+    }
     out
 }

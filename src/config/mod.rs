@@ -6,9 +6,12 @@
 
 mod locate;
 mod model;
+mod sinks;
 mod validate;
+mod validate_sinks;
 
 pub use model::*;
+pub use sinks::*;
 pub use validate::validate;
 
 use std::path::{Path, PathBuf};

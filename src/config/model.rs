@@ -24,6 +24,9 @@ pub struct Config {
     /// Threshold, rate and staleness rules (`[[rules]]`).
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
+    /// Where alerts and aggregates are forwarded (`[[sinks.mqtt]]`, `[[sinks.webhook]]`, `[[sinks.file]]`).
+    #[serde(default)]
+    pub sinks: super::SinksConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -43,13 +43,14 @@ pub fn validate(c: &Config) -> Vec<ConfigIssue> {
             &r.name,
         );
     }
+    super::validate_sinks::sinks(&mut v, &c.sinks);
     v.0
 }
 
-struct Issues(Vec<ConfigIssue>);
+pub(super) struct Issues(Vec<ConfigIssue>);
 
 impl Issues {
-    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigIssue {
             key: key.into(),
             line: None,
@@ -57,7 +58,7 @@ impl Issues {
         });
     }
 
-    fn range(&mut self, key: String, d: Duration, min: Duration, max: Duration) {
+    pub(super) fn range(&mut self, key: String, d: Duration, min: Duration, max: Duration) {
         if d < min || d > max {
             self.push(
                 key,
@@ -72,7 +73,7 @@ impl Issues {
     }
 }
 
-fn unique_name(v: &mut Issues, seen: &mut HashSet<String>, key: &str, name: &str) {
+pub(super) fn unique_name(v: &mut Issues, seen: &mut HashSet<String>, key: &str, name: &str) {
     if name.trim().is_empty() {
         v.push(key, "must not be empty");
     } else if !seen.insert(name.to_owned()) {

@@ -42,14 +42,8 @@ pub type IngestTx = mpsc::Sender<IngestBatch>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("source `{source_name}`: cannot read {path}: {message}")]
-    File {
-        source_name: String,
-        path: std::path::PathBuf,
-        message: String,
-    },
-    #[error("source `{source_name}`: TLS setup failed: {message}")]
-    Tls {
+    #[error("source `{source_name}`: {message}")]
+    Setup {
         source_name: String,
         message: String,
     },

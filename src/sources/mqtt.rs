@@ -9,7 +9,7 @@
 use super::payload::{Decoder, Rejection};
 use super::{IngestBatch, IngestTx, SourceError};
 use crate::backoff::Backoff;
-use crate::config::{MqttSourceConfig, TlsConfig};
+use crate::config::MqttSourceConfig;
 use crate::metrics::SourceMetrics;
 use crate::reading::now_ms;
 use crate::store::{CommitAck, Rejected};
@@ -18,7 +18,6 @@ use rumqttc::{
     TlsConfiguration, Transport,
 };
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -58,7 +57,10 @@ impl MqttSource {
             .set_request_channel_capacity(1024);
         let password = match (&c.password, &c.password_file) {
             (Some(p), _) => Some(p.clone()),
-            (_, Some(f)) => Some(read_secret(&c.name, f)?),
+            (_, Some(f)) => Some(crate::secret::read(f).map_err(|e| SourceError::Setup {
+                source_name: c.name.clone(),
+                message: e.to_string(),
+            })?),
             _ => None,
         };
         if let Some(user) = &c.username {
@@ -66,7 +68,10 @@ impl MqttSource {
         }
         if let Some(tls) = &c.tls {
             o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-                Arc::new(rustls_config(&c.name, tls)?),
+                Arc::new(crate::tls::client_config(tls).map_err(|e| SourceError::Setup {
+                    source_name: c.name.clone(),
+                    message: e.to_string(),
+                })?),
             )));
         }
         let max_payload = c.max_payload.as_u64() as usize;
@@ -302,62 +307,6 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
         }
     }
     t.next().is_none()
-}
-
-/// A secret file; a relative path is looked up in systemd's `$CREDENTIALS_DIRECTORY`.
-pub fn read_secret(source: &str, path: &Path) -> Result<String, SourceError> {
-    let full = match std::env::var_os("CREDENTIALS_DIRECTORY") {
-        Some(dir) if path.is_relative() => Path::new(&dir).join(path),
-        _ => path.to_owned(),
-    };
-    std::fs::read_to_string(&full)
-        .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-        .map_err(|e| SourceError::File {
-            source_name: source.to_owned(),
-            path: full,
-            message: e.to_string(),
-        })
-}
-
-fn rustls_config(source: &str, tls: &TlsConfig) -> Result<rustls::ClientConfig, SourceError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let file_err = |path: &Path, e: &dyn std::fmt::Display| SourceError::File {
-        source_name: source.to_owned(),
-        path: path.to_owned(),
-        message: format!("{e} (expected PEM)"),
-    };
-    let tls_err = |e: rustls::Error| SourceError::Tls {
-        source_name: source.to_owned(),
-        message: e.to_string(),
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    let cas = CertificateDer::pem_file_iter(&tls.ca_file)
-        .map_err(|e| file_err(&tls.ca_file, &e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_err(&tls.ca_file, &e))?;
-    if cas.is_empty() {
-        return Err(file_err(&tls.ca_file, &"no certificate found"));
-    }
-    for ca in cas {
-        roots.add(ca).map_err(tls_err)?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(tls_err)?
-        .with_root_certificates(roots);
-    match (&tls.cert_file, &tls.key_file) {
-        (Some(cert), Some(key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)
-                .map_err(|e| file_err(cert, &e))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| file_err(cert, &e))?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| file_err(key, &e))?;
-            builder.with_client_auth_cert(chain, key).map_err(tls_err)
-        }
-        _ => Ok(builder.with_no_client_auth()),
-    }
 }
 
 #[cfg(test)]

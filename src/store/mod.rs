@@ -3,11 +3,13 @@
 //! Everything the pipeline must not lose goes through [`writer`]; the API and CLI
 //! read through [`reader`] without blocking ingest (WAL mode).
 
+pub mod outbox;
 pub mod reader;
 mod schema;
 pub mod writer;
 
 pub use reader::{AlertFilter, AlertRow, Reader};
+pub use outbox::{ItemKind, OutboxRow, OutboxSpec};
 pub use writer::{CommitAck, Rejected, SimFault, WriteBatch, WriteOp, Writer};
 
 use std::path::{Path, PathBuf};

@@ -82,6 +82,27 @@ const MIGRATIONS: &[&str] = &[
         end_ms INTEGER NOT NULL
     );
     "#,
+    // 2: per-sink outboxes (store-and-forward).
+    r#"
+    CREATE TABLE outbox (
+        sink TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (sink, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX outbox_kind ON outbox(sink, kind, seq);
+    -- Survives an empty outbox: the next sequence number and lifetime totals.
+    CREATE TABLE outbox_sinks (
+        sink TEXT PRIMARY KEY,
+        next_seq INTEGER NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        dropped_alerts INTEGER NOT NULL DEFAULT 0,
+        dropped_aggregates INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database to the newest schema; returns the version it is at.

@@ -1,6 +1,7 @@
 //! The single SQLite writer: a dedicated thread that applies batches in group
 //! commits and only then tells sources their data is safe ([`CommitAck`]).
 
+use super::outbox::{OutboxRow, OutboxSpec, Outboxes};
 use super::{open_rw, StoreError};
 use crate::aggregate::Aggregate;
 use crate::backoff::Backoff;
@@ -80,6 +81,15 @@ pub enum WriteOp {
     Prune,
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
+    /// A sink's next rows after `after` (committed ones), oldest first.
+    Lease {
+        sink: Arc<str>,
+        after: u64,
+        max: usize,
+        reply: oneshot::Sender<Vec<OutboxRow>>,
+    },
+    /// A sink's upstream acknowledged every row up to `upto`: delete them.
+    Delivered { sink: Arc<str>, upto: u64 },
 }
 
 /// Handle to the writer thread. Dropping every sender stops it after a final commit.
@@ -95,12 +105,26 @@ impl Writer {
         cfg: &StoreConfig,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StoreError> {
+        Self::spawn_with_outboxes(path, cfg, metrics, Vec::new())
+    }
+
+    /// As [`Writer::spawn`], also enqueuing alerts and aggregates for these sinks.
+    pub fn spawn_with_outboxes(
+        path: &Path,
+        cfg: &StoreConfig,
+        metrics: Arc<Metrics>,
+        sinks: Vec<Arc<OutboxSpec>>,
+    ) -> Result<Self, StoreError> {
         let conn = open_rw(path, cfg.synchronous == crate::config::Synchronous::Full)?;
+        // The boot epoch of the dedup key: this process's start, in seconds.
+        let epoch = now_ms() / 1000;
+        let outboxes = Outboxes::load(&conn, sinks, epoch)?;
         let (tx, rx) = mpsc::channel(256);
         let state = WriterState {
             conn,
             rx,
             metrics,
+            outboxes,
             sensor_ids: HashMap::default(),
             commit_interval: cfg.commit_interval,
             max_rows: cfg.commit_max_rows,
@@ -130,6 +154,7 @@ struct WriterState {
     conn: Connection,
     rx: mpsc::Receiver<WriteOp>,
     metrics: Arc<Metrics>,
+    outboxes: Outboxes,
     sensor_ids: HashMap<Arc<str>, i64>,
     commit_interval: Duration,
     max_rows: usize,
@@ -164,8 +189,12 @@ impl WriterState {
             let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5), 0.2);
             while let Err(e) = self.commit(&mut ops) {
                 self.metrics.commit_errors.inc();
-                // The rolled-back transaction may have held new sensor rows.
+                // The rolled-back transaction may have held new sensor rows and
+                // outbox counters.
                 self.sensor_ids.clear();
+                if let Err(e) = self.outboxes.reload(&self.conn) {
+                    tracing::error!(error = %e, "cannot re-read outbox counters");
+                }
                 let delay = backoff.next_delay();
                 tracing::error!(error = %e, retry_in = ?delay, "store commit failed; nothing in it is acknowledged, retrying");
                 std::thread::sleep(delay);
@@ -183,13 +212,22 @@ impl WriterState {
         // Latest reading per sensor, written once per commit instead of once per reading.
         let mut last: HashMap<i64, &Reading> = HashMap::default();
         let mut prune = false;
+        let now = now_ms();
         for op in ops.iter() {
             match op {
                 WriteOp::Batch(b) => {
                     write_batch(&tx, &mut self.sensor_ids, b, &mut last)?;
+                    for r in &b.readings {
+                        self.outboxes.note_labels(&r.sensor, &r.labels);
+                    }
+                    self.outboxes.enqueue(&tx, &b.alerts, &b.aggregates, now)?;
                 }
-                WriteOp::Prune => prune = true,
-                WriteOp::Flush(_) => {}
+                WriteOp::Delivered { sink, upto } => self.outboxes.delivered(&tx, sink, *upto)?,
+                WriteOp::Prune => {
+                    prune = true;
+                    self.outboxes.expire(&tx, now)?;
+                }
+                WriteOp::Flush(_) | WriteOp::Lease { .. } => {}
             }
         }
         {
@@ -243,8 +281,26 @@ impl WriterState {
                 WriteOp::Flush(done) => {
                     let _ = done.send(());
                 }
-                WriteOp::Prune => {}
+                WriteOp::Lease {
+                    sink,
+                    after,
+                    max,
+                    reply,
+                } => {
+                    let rows = self
+                        .outboxes
+                        .lease(&self.conn, &sink, after, max)
+                        .unwrap_or_else(|e| {
+                            tracing::error!(sink = %sink, error = %e, "cannot read the outbox");
+                            Vec::new()
+                        });
+                    let _ = reply.send(rows);
+                }
+                WriteOp::Prune | WriteOp::Delivered { .. } => {}
             }
+        }
+        if !self.outboxes.is_empty() {
+            self.outboxes.publish(&self.conn);
         }
         self.metrics.commits.inc();
         self.metrics.last_commit_ms.set(now_ms());

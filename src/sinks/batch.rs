@@ -1,0 +1,124 @@
+//! The delivery loop of sinks that send rows in batches (webhooks, files): lease
+//! in order, send, report delivered, and on failure retry the same rows with
+//! jittered exponential backoff (or the receiver's Retry-After) behind a circuit
+//! breaker. Order is kept because nothing later is sent before a batch succeeds.
+
+use super::breaker::Breaker;
+use super::OutboxHandle;
+use crate::backoff::Backoff;
+use crate::config::RetryConfig;
+use crate::store::OutboxRow;
+use std::future::Future;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Why a send failed, and how much of it got through first.
+#[derive(Debug)]
+pub struct Failure {
+    /// Leading rows that were acknowledged before the failure.
+    pub delivered: usize,
+    pub message: String,
+    /// The receiver asked to wait this long (HTTP Retry-After).
+    pub retry_after: Option<Duration>,
+}
+
+pub trait Deliver: Send {
+    /// Sends `rows` in order; `Ok` once the receiver acknowledged all of them.
+    fn send<'a>(
+        &'a mut self,
+        rows: &'a [OutboxRow],
+    ) -> impl Future<Output = Result<(), Failure>> + Send + 'a;
+}
+
+pub async fn run<D: Deliver>(
+    mut outbox: OutboxHandle,
+    retry: &RetryConfig,
+    mut sender: D,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::new(retry.min, retry.max, 0.5);
+    let mut breaker = Breaker::new(retry.breaker_failures, retry.breaker_open_for);
+    let mut cursor = 0u64;
+    let mut rows: Vec<OutboxRow> = Vec::new();
+    let mut failures = 0u64;
+    let sleep = |d: Duration| {
+        let s = shutdown.clone();
+        async move {
+            tokio::select! {
+                _ = s.cancelled() => false,
+                _ = tokio::time::sleep(d) => true,
+            }
+        }
+    };
+    while !shutdown.is_cancelled() {
+        if rows.is_empty() {
+            rows = outbox.lease(cursor, outbox.batch).await;
+            if rows.is_empty() {
+                if !outbox.wait_for_more(cursor, &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        }
+        if let Err(wait) = breaker.allow(Instant::now()) {
+            outbox.metrics.breaker.set(breaker.gauge());
+            if !sleep(wait).await {
+                break;
+            }
+            continue;
+        }
+        outbox.metrics.breaker.set(breaker.gauge());
+        // A half-open breaker probes with one item: a dead endpoint costs little.
+        let n = if breaker.is_half_open() { 1 } else { rows.len() };
+        let started = Instant::now();
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = sender.send(&rows[..n]) => r,
+        };
+        let done = match &result {
+            Ok(()) => n,
+            Err(f) => f.delivered.min(n),
+        };
+        if done > 0 {
+            let last = rows[done - 1].seq;
+            outbox.delivered(last).await;
+            cursor = last;
+            rows.drain(..done);
+            outbox.metrics.sent.add(done as u64);
+            outbox
+                .metrics
+                .send_latency_us
+                .record(started.elapsed().as_micros() as u64);
+        }
+        match result {
+            Ok(()) => {
+                if failures > 0 {
+                    tracing::info!(sink = %outbox.name, after_failures = failures, "sink delivering again");
+                }
+                failures = 0;
+                breaker.success();
+                backoff.reset();
+                outbox.metrics.set_error(None);
+            }
+            Err(f) => {
+                failures += 1;
+                outbox.metrics.retries.inc();
+                let opened = breaker.failure(Instant::now());
+                let delay = backoff
+                    .next_delay()
+                    .max(f.retry_after.unwrap_or_default());
+                if failures == 1 || failures.is_power_of_two() || opened {
+                    tracing::warn!(
+                        sink = %outbox.name, error = %f.message, failures, retry_in = ?delay,
+                        breaker_open = opened, "sink send failed; the items stay queued"
+                    );
+                }
+                outbox.metrics.set_error(Some(f.message));
+                outbox.metrics.breaker.set(breaker.gauge());
+                if !sleep(delay).await {
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Sinks: where alerts and aggregates go upstream. Each sink owns a durable outbox
+//! in the store (see [`crate::store::outbox`]); its task leases rows in order,
+//! sends them, and reports them delivered only once the upstream acknowledged
+//! them (MQTT PUBACK, HTTP 2xx, fsync). A new sink is a new file plus one arm in
+//! [`Sink`].
+
+mod batch;
+pub mod breaker;
+pub mod envelope;
+pub mod file;
+pub mod mqtt;
+pub mod presets;
+mod route;
+pub mod webhook;
+
+pub use route::Route;
+
+use crate::config::{Config, OutboxConfig};
+use crate::metrics::{Metrics, SinkMetrics};
+use crate::store::{OutboxRow, OutboxSpec, WriteOp};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("sink `{sink}`: {message}")]
+    Setup { sink: String, message: String },
+}
+
+impl SinkError {
+    fn setup(sink: &str, e: impl std::fmt::Display) -> Self {
+        SinkError::Setup {
+            sink: sink.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A sink's line to its outbox: lease rows, report them delivered, wait for more.
+pub struct OutboxHandle {
+    pub name: Arc<str>,
+    pub gateway: Arc<str>,
+    pub batch: usize,
+    pub metrics: Arc<SinkMetrics>,
+    writer: mpsc::Sender<WriteOp>,
+    enqueued: watch::Receiver<u64>,
+}
+
+impl OutboxHandle {
+    /// The next rows after `after`, oldest first; empty when there are none (or the
+    /// writer has stopped).
+    pub async fn lease(&self, after: u64, max: usize) -> Vec<OutboxRow> {
+        let (reply, rx) = oneshot::channel();
+        let op = WriteOp::Lease {
+            sink: self.name.clone(),
+            after,
+            max,
+            reply,
+        };
+        if self.writer.send(op).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Everything up to `upto` was acknowledged upstream.
+    pub async fn delivered(&self, upto: u64) {
+        let _ = self
+            .writer
+            .send(WriteOp::Delivered {
+                sink: self.name.clone(),
+                upto,
+            })
+            .await;
+    }
+
+    /// Waits until something newer than `seen` is enqueued; false on shutdown.
+    pub async fn wait_for_more(&mut self, seen: u64, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = shutdown.cancelled() => false,
+            r = self.enqueued.wait_for(|v| *v > seen) => r.is_ok(),
+        }
+    }
+}
+
+pub enum Sink {
+    Mqtt(Box<mqtt::MqttSink>),
+    Webhook(Box<webhook::WebhookSink>),
+    File(file::FileSink),
+}
+
+/// The configured sinks plus what the store writer needs to fill their outboxes.
+pub struct Built {
+    pub sinks: Vec<Sink>,
+    pub outboxes: Vec<Arc<OutboxSpec>>,
+}
+
+impl Sink {
+    /// Builds every sink (reads secrets and TLS files; no network yet). Sinks get
+    /// their writer line later, in [`Sink::run`].
+    pub fn build_all(config: &Config, metrics: &Metrics) -> Result<Built, SinkError> {
+        let mut built = Built {
+            sinks: Vec::new(),
+            outboxes: Vec::new(),
+        };
+        let gateway: Arc<str> = config.gateway.id.as_str().into();
+        let sinks = &config.sinks;
+        let kinds = sinks
+            .mqtt
+            .iter()
+            .map(|_| "mqtt")
+            .chain(sinks.webhook.iter().map(|_| "webhook"))
+            .chain(sinks.file.iter().map(|_| "file"));
+        let mut handles = Vec::new();
+        for ((name, route, outbox), kind) in sinks.routes().zip(kinds) {
+            let m = metrics.sink(name, kind);
+            let (tx, rx) = watch::channel(0);
+            built.outboxes.push(Arc::new(OutboxSpec {
+                name: name.into(),
+                route: Route::new(&route).map_err(|e| SinkError::setup(name, e))?,
+                max_bytes: outbox.max_size.as_u64(),
+                max_age_ms: outbox.max_age.as_millis() as i64,
+                alerts_when_full: outbox.alerts_when_full,
+                metrics: m.clone(),
+                enqueued: tx,
+            }));
+            handles.push(PendingHandle {
+                name: name.into(),
+                gateway: gateway.clone(),
+                outbox: outbox.clone(),
+                metrics: m,
+                enqueued: rx,
+            });
+        }
+        let mut handles = handles.into_iter();
+        for c in &sinks.mqtt {
+            let h = handles.next().expect("one handle per sink");
+            built
+                .sinks
+                .push(Sink::Mqtt(Box::new(mqtt::MqttSink::build(c, h)?)));
+        }
+        for c in &sinks.webhook {
+            let h = handles.next().expect("one handle per sink");
+            built
+                .sinks
+                .push(Sink::Webhook(Box::new(webhook::WebhookSink::build(c, h)?)));
+        }
+        for c in &sinks.file {
+            let h = handles.next().expect("one handle per sink");
+            built.sinks.push(Sink::File(file::FileSink::build(c, h)));
+        }
+        Ok(built)
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Sink::Mqtt(s) => &s.handle.name,
+            Sink::Webhook(s) => &s.handle.name,
+            Sink::File(s) => &s.handle.name,
+        }
+    }
+
+    /// Runs until `shutdown`. Whatever was in flight then is sent again on the next
+    /// start (a duplicate the dedup key identifies), never lost.
+    pub async fn run(self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
+        match self {
+            Sink::Mqtt(s) => s.run(writer, shutdown).await,
+            Sink::Webhook(s) => s.run(writer, shutdown).await,
+            Sink::File(s) => s.run(writer, shutdown).await,
+        }
+    }
+}
+
+/// A sink's outbox line before the writer exists.
+pub struct PendingHandle {
+    pub name: Arc<str>,
+    pub gateway: Arc<str>,
+    pub outbox: OutboxConfig,
+    pub metrics: Arc<SinkMetrics>,
+    enqueued: watch::Receiver<u64>,
+}
+
+impl PendingHandle {
+    pub fn connect(self, writer: mpsc::Sender<WriteOp>) -> OutboxHandle {
+        OutboxHandle {
+            name: self.name,
+            gateway: self.gateway,
+            batch: self.outbox.batch,
+            metrics: self.metrics,
+            writer,
+            enqueued: self.enqueued,
+        }
+    }
+}

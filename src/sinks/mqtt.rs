@@ -1,0 +1,234 @@
+//! MQTT uplink (rumqttc over rustls): QoS 1, topic templates, optional retained
+//! alerts, persistent session. A row counts as delivered on its PUBACK; acks
+//! advance a contiguous watermark so the outbox is deleted strictly in order.
+//!
+//! Each connection gets a fresh client and event loop: after a drop, every
+//! unacknowledged row is published again on the next connection (a duplicate the
+//! dedup key identifies), and no packet id of an old connection can be mistaken
+//! for one of the new.
+
+use super::envelope::{self, EventView};
+use super::{OutboxHandle, PendingHandle, SinkError};
+use crate::backoff::Backoff;
+use crate::config::MqttSinkConfig;
+use crate::store::{ItemKind, OutboxRow, WriteOp};
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS, Transport};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub struct MqttSink {
+    pub(super) handle: PendingHandle,
+    options: MqttOptions,
+    alert_topic: String,
+    aggregate_topic: String,
+    retain_alerts: bool,
+    backoff: Backoff,
+    host: String,
+}
+
+struct InFlight {
+    row: OutboxRow,
+    pkid: Option<u16>,
+    acked: bool,
+    sent: Instant,
+}
+
+impl MqttSink {
+    pub fn build(c: &MqttSinkConfig, handle: PendingHandle) -> Result<Self, SinkError> {
+        let client_id = c
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("edgewatch-{}-{}", handle.gateway, c.name));
+        let mut o = MqttOptions::new(client_id, c.host.clone(), c.port);
+        o.set_keep_alive(c.keep_alive)
+            .set_clean_session(false)
+            .set_inflight(handle.outbox.batch.clamp(1, u16::MAX as usize) as u16);
+        let password = match (&c.password, &c.password_file) {
+            (Some(p), _) => Some(p.clone()),
+            (_, Some(f)) => {
+                Some(crate::secret::read(f).map_err(|e| SinkError::setup(&c.name, e))?)
+            }
+            _ => None,
+        };
+        if let Some(user) = &c.username {
+            o.set_credentials(user.clone(), password.unwrap_or_default());
+        }
+        if let Some(tls) = &c.tls {
+            let cfg = crate::tls::client_config(tls).map_err(|e| SinkError::setup(&c.name, e))?;
+            o.set_transport(Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Rustls(Arc::new(cfg)),
+            ));
+        }
+        Ok(MqttSink {
+            options: o,
+            alert_topic: c.alert_topic.clone(),
+            aggregate_topic: c.aggregate_topic.clone(),
+            retain_alerts: c.retain_alerts,
+            backoff: Backoff::new(c.retry.min, c.retry.max, 0.5),
+            host: format!("{}:{}", c.host, c.port),
+            handle,
+        })
+    }
+
+    pub async fn run(mut self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
+        let (alert_topic, aggregate_topic) = (self.alert_topic.clone(), self.aggregate_topic.clone());
+        let mut outbox = self.handle.connect(writer);
+        tracing::info!(sink = %outbox.name, broker = %self.host, "mqtt sink starting");
+        let window = outbox.batch.max(1);
+        // Leased, not yet published (oldest first), and published, not yet acked.
+        let mut queue: VecDeque<OutboxRow> = VecDeque::new();
+        let mut inflight: VecDeque<InFlight> = VecDeque::new();
+        let mut cursor = 0u64;
+        let mut failures = 0u64;
+        while !shutdown.is_cancelled() {
+            // Whatever the last connection did not get acknowledged goes first.
+            while let Some(f) = inflight.pop_back() {
+                queue.push_front(f.row);
+            }
+            let (client, mut eventloop) = AsyncClient::new(self.options.clone(), window + 16);
+            let (ev_tx, mut events) = mpsc::channel(256);
+            let poller = tokio::spawn(async move {
+                loop {
+                    let ev = eventloop.poll().await.map_err(|e| e.to_string());
+                    let stop = ev.is_err();
+                    if ev_tx.send(ev).await.is_err() || stop {
+                        break;
+                    }
+                }
+            });
+            let mut connected = false;
+            let error = loop {
+                if connected {
+                    while inflight.len() < window {
+                        if queue.is_empty() {
+                            let rows = outbox.lease(cursor, window - inflight.len()).await;
+                            if let Some(last) = rows.last() {
+                                cursor = last.seq;
+                            }
+                            queue.extend(rows);
+                        }
+                        let Some(row) = queue.pop_front() else { break };
+                        let view = EventView::parse(&row);
+                        let (topic, retain) = match row.kind {
+                            ItemKind::Alert => (topic(&alert_topic, &outbox, &view), self.retain_alerts),
+                            ItemKind::Aggregate => (topic(&aggregate_topic, &outbox, &view), false),
+                        };
+                        let payload = envelope::render(&outbox.gateway, &outbox.name, &row);
+                        if client
+                            .try_publish(topic, QoS::AtLeastOnce, retain, payload)
+                            .is_err()
+                        {
+                            queue.push_front(row);
+                            break;
+                        }
+                        inflight.push_back(InFlight {
+                            row,
+                            pkid: None,
+                            acked: false,
+                            sent: Instant::now(),
+                        });
+                    }
+                }
+                let can_take_more = connected && queue.is_empty() && inflight.len() < window;
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => break None,
+                    ev = events.recv() => match ev {
+                        Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
+                            connected = true;
+                            outbox.metrics.connected.set(1);
+                            self.backoff.reset();
+                            if failures > 0 {
+                                tracing::info!(sink = %outbox.name, "mqtt sink connected again; resending {} unacknowledged", queue.len());
+                            } else {
+                                tracing::info!(sink = %outbox.name, session_present = ack.session_present, "mqtt sink connected");
+                            }
+                            failures = 0;
+                            outbox.metrics.set_error(None);
+                        }
+                        Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => {
+                            if let Some(f) = inflight.iter_mut().find(|f| f.pkid.is_none()) {
+                                f.pkid = Some(pkid);
+                            }
+                        }
+                        Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
+                            on_puback(&mut inflight, ack.pkid, &outbox).await;
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => break Some(e),
+                        None => break Some("event loop stopped".to_owned()),
+                    },
+                    more = outbox.wait_for_more(cursor, &shutdown), if can_take_more => {
+                        if !more { break None; }
+                    }
+                }
+            };
+            outbox.metrics.connected.set(0);
+            match error {
+                None => {
+                    // Shutdown: say goodbye; whatever is unacknowledged is resent next start.
+                    let _ = client.try_disconnect();
+                    let _ = tokio::time::timeout(Duration::from_secs(1), poller).await;
+                    break;
+                }
+                Some(e) => {
+                    poller.abort();
+                    failures += 1;
+                    outbox.metrics.retries.inc();
+                    let delay = self.backoff.next_delay();
+                    if failures == 1 || failures.is_power_of_two() {
+                        tracing::warn!(sink = %outbox.name, broker = %self.host, error = %e, failures, retry_in = ?delay, "mqtt sink disconnected; items stay queued");
+                    }
+                    outbox.metrics.set_error(Some(e));
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Marks one publish acknowledged and deletes the acknowledged prefix.
+async fn on_puback(inflight: &mut VecDeque<InFlight>, pkid: u16, outbox: &OutboxHandle) {
+    if let Some(f) = inflight
+        .iter_mut()
+        .find(|f| f.pkid == Some(pkid) && !f.acked)
+    {
+        f.acked = true;
+        outbox
+            .metrics
+            .send_latency_us
+            .record(f.sent.elapsed().as_micros() as u64);
+    }
+    let mut upto = None;
+    while inflight.front().is_some_and(|f| f.acked) {
+        if let Some(f) = inflight.pop_front() {
+            upto = Some(f.row.seq);
+            outbox.metrics.sent.inc();
+        }
+    }
+    if let Some(seq) = upto {
+        outbox.delivered(seq).await;
+    }
+}
+
+/// A publish topic from a template; `+` and `#` in values become `_`.
+fn topic(template: &str, outbox: &OutboxHandle, v: &EventView) -> String {
+    let clean = |s: &str| s.replace(['+', '#'], "_");
+    let sensor = clean(&v.sensor);
+    let rule = v.rule.as_deref().map(clean);
+    crate::template::render(template, |name| match name {
+        "gateway" => Some(&outbox.gateway),
+        "sink" => Some(&outbox.name),
+        "sensor" => Some(sensor.as_str()),
+        "severity" => v.severity.as_deref(),
+        "state" => v.state.as_deref(),
+        "rule" => rule.as_deref(),
+        _ => None,
+    })
+}
