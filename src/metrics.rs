@@ -395,38 +395,104 @@ fn render_sinks(o: &mut String, sinks: &[Arc<SinkMetrics>]) {
     }
     type Get = fn(&SinkMetrics) -> i64;
     let series: [(&str, &str, &str, Get); 9] = [
-        ("edgewatch_sink_queue_items", "gauge", "Items waiting in the sink's outbox.", |s| s.queue_items.get()),
-        ("edgewatch_sink_queue_bytes", "gauge", "Bytes waiting in the sink's outbox.", |s| s.queue_bytes.get()),
-        ("edgewatch_sink_queue_age_seconds", "gauge", "Age of the oldest item in the outbox (0 when empty).", |s| {
-            let oldest = s.oldest_ms.get();
-            if oldest == 0 { 0 } else { ((crate::reading::now_ms() - oldest) / 1000).max(0) }
-        }),
-        ("edgewatch_sink_delivered_total", "counter", "Items acknowledged upstream and removed from the outbox (kept across restarts).", |s| s.delivered.get()),
-        ("edgewatch_sink_sent_total", "counter", "Items sent, including resends.", |s| s.sent.get() as i64),
-        ("edgewatch_sink_retries_total", "counter", "Failed sends that were retried.", |s| s.retries.get() as i64),
-        ("edgewatch_sink_connected", "gauge", "1 while an MQTT sink is connected.", |s| s.connected.get()),
-        ("edgewatch_sink_breaker_state", "gauge", "Circuit breaker: 0 closed, 1 open, 2 half-open.", |s| s.breaker.get()),
-        ("edgewatch_sink_last_error", "gauge", "1 while the last send failed.", |s| i64::from(s.last_error().is_some())),
+        (
+            "edgewatch_sink_queue_items",
+            "gauge",
+            "Items waiting in the sink's outbox.",
+            |s| s.queue_items.get(),
+        ),
+        (
+            "edgewatch_sink_queue_bytes",
+            "gauge",
+            "Bytes waiting in the sink's outbox.",
+            |s| s.queue_bytes.get(),
+        ),
+        (
+            "edgewatch_sink_queue_age_seconds",
+            "gauge",
+            "Age of the oldest item in the outbox (0 when empty).",
+            |s| {
+                let oldest = s.oldest_ms.get();
+                if oldest == 0 {
+                    0
+                } else {
+                    ((crate::reading::now_ms() - oldest) / 1000).max(0)
+                }
+            },
+        ),
+        (
+            "edgewatch_sink_delivered_total",
+            "counter",
+            "Items acknowledged upstream and removed from the outbox (kept across restarts).",
+            |s| s.delivered.get(),
+        ),
+        (
+            "edgewatch_sink_sent_total",
+            "counter",
+            "Items sent, including resends.",
+            |s| s.sent.get() as i64,
+        ),
+        (
+            "edgewatch_sink_retries_total",
+            "counter",
+            "Failed sends that were retried.",
+            |s| s.retries.get() as i64,
+        ),
+        (
+            "edgewatch_sink_connected",
+            "gauge",
+            "1 while an MQTT sink is connected.",
+            |s| s.connected.get(),
+        ),
+        (
+            "edgewatch_sink_breaker_state",
+            "gauge",
+            "Circuit breaker: 0 closed, 1 open, 2 half-open.",
+            |s| s.breaker.get(),
+        ),
+        (
+            "edgewatch_sink_last_error",
+            "gauge",
+            "1 while the last send failed.",
+            |s| i64::from(s.last_error().is_some()),
+        ),
     ];
     for (name, kind, help, get) in series {
         let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for s in sinks {
-            let _ = writeln!(o, "{name}{{sink=\"{}\",type=\"{}\"}} {}", s.name, s.kind, get(s));
+            let _ = writeln!(
+                o,
+                "{name}{{sink=\"{}\",type=\"{}\"}} {}",
+                s.name,
+                s.kind,
+                get(s)
+            );
         }
     }
     let name = "edgewatch_sink_dropped_total";
     let _ = writeln!(o, "# HELP {name} Items dropped by the outbox budget (size or age), per kind (kept across restarts).\n# TYPE {name} counter");
     for s in sinks {
-        for (kind, v) in [("alert", s.dropped_alerts.get()), ("aggregate", s.dropped_aggregates.get())] {
+        for (kind, v) in [
+            ("alert", s.dropped_alerts.get()),
+            ("aggregate", s.dropped_aggregates.get()),
+        ] {
             let _ = writeln!(o, "{name}{{sink=\"{}\",kind=\"{kind}\"}} {v}", s.name);
         }
     }
     let name = "edgewatch_sink_send_latency_seconds";
-    let _ = writeln!(o, "# HELP {name} From send to upstream acknowledgement.\n# TYPE {name} summary");
+    let _ = writeln!(
+        o,
+        "# HELP {name} From send to upstream acknowledgement.\n# TYPE {name} summary"
+    );
     for s in sinks {
         let (n, p50, p90, p99, max) = s.send_latency_us.summary();
         for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
-            let _ = writeln!(o, "{name}{{sink=\"{}\",quantile=\"{q}\"}} {}", s.name, v as f64 / 1e6);
+            let _ = writeln!(
+                o,
+                "{name}{{sink=\"{}\",quantile=\"{q}\"}} {}",
+                s.name,
+                v as f64 / 1e6
+            );
         }
         let _ = writeln!(o, "{name}_count{{sink=\"{}\"}} {n}", s.name);
     }

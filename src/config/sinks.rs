@@ -56,7 +56,7 @@ pub enum EventKind {
 }
 
 /// Which events a sink receives. Everything matches when nothing is set.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RouteConfig {
     /// `["alerts"]`, `["aggregates"]` or both (the default; chat presets: alerts).
@@ -71,6 +71,17 @@ pub struct RouteConfig {
     /// Labels the sensor must carry (all of them).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+}
+
+impl Default for RouteConfig {
+    fn default() -> Self {
+        RouteConfig {
+            events: None,
+            min_severity: lowest_severity(),
+            sensors: Vec::new(),
+            labels: BTreeMap::new(),
+        }
+    }
 }
 
 fn lowest_severity() -> Severity {

@@ -89,7 +89,12 @@ fn mqtt(v: &mut Issues, k: &str, m: &MqttSinkConfig) {
             );
         }
     }
-    topic(v, &format!("{k}.alert-topic"), &m.alert_topic, ALERT_TOPIC_VARS);
+    topic(
+        v,
+        &format!("{k}.alert-topic"),
+        &m.alert_topic,
+        ALERT_TOPIC_VARS,
+    );
     topic(
         v,
         &format!("{k}.aggregate-topic"),

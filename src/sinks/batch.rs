@@ -69,7 +69,11 @@ pub async fn run<D: Deliver>(
         }
         outbox.metrics.breaker.set(breaker.gauge());
         // A half-open breaker probes with one item: a dead endpoint costs little.
-        let n = if breaker.is_half_open() { 1 } else { rows.len() };
+        let n = if breaker.is_half_open() {
+            1
+        } else {
+            rows.len()
+        };
         let started = Instant::now();
         let result = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -104,9 +108,7 @@ pub async fn run<D: Deliver>(
                 failures += 1;
                 outbox.metrics.retries.inc();
                 let opened = breaker.failure(Instant::now());
-                let delay = backoff
-                    .next_delay()
-                    .max(f.retry_after.unwrap_or_default());
+                let delay = backoff.next_delay().max(f.retry_after.unwrap_or_default());
                 if failures == 1 || failures.is_power_of_two() || opened {
                     tracing::warn!(
                         sink = %outbox.name, error = %f.message, failures, retry_in = ?delay,

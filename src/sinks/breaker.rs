@@ -86,7 +86,10 @@ mod tests {
         assert!(!b.failure(t0));
         assert!(b.allow(t0).is_ok());
         assert!(b.failure(t0), "the third failure opens it");
-        assert_eq!(b.allow(t0 + Duration::from_secs(4)), Err(Duration::from_secs(6)));
+        assert_eq!(
+            b.allow(t0 + Duration::from_secs(4)),
+            Err(Duration::from_secs(6))
+        );
         assert!(b.allow(t0 + Duration::from_secs(10)).is_ok());
         assert!(b.is_half_open());
         // A failed probe re-opens at once, without counting up to the threshold again.
@@ -96,6 +99,9 @@ mod tests {
         assert!(b.allow(t0 + Duration::from_secs(20)).is_ok());
         b.success();
         assert_eq!(b.gauge(), 0);
-        assert!(!b.failure(t0 + Duration::from_secs(21)), "count restarts after success");
+        assert!(
+            !b.failure(t0 + Duration::from_secs(21)),
+            "count restarts after success"
+        );
     }
 }

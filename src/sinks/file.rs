@@ -153,8 +153,12 @@ fn remove_oldest(dir: &Path, prefix: &str, keep: usize) {
     let excess = files.len().saturating_sub(keep);
     for old in &files[..excess] {
         match std::fs::remove_file(old) {
-            Ok(()) => tracing::info!(file = %old.display(), "file sink removed an old file (keep-files)"),
-            Err(e) => tracing::warn!(file = %old.display(), error = %e, "cannot remove an old export file"),
+            Ok(()) => {
+                tracing::info!(file = %old.display(), "file sink removed an old file (keep-files)")
+            }
+            Err(e) => {
+                tracing::warn!(file = %old.display(), error = %e, "cannot remove an old export file")
+            }
         }
     }
 }

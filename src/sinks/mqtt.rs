@@ -48,9 +48,7 @@ impl MqttSink {
             .set_inflight(handle.outbox.batch.clamp(1, u16::MAX as usize) as u16);
         let password = match (&c.password, &c.password_file) {
             (Some(p), _) => Some(p.clone()),
-            (_, Some(f)) => {
-                Some(crate::secret::read(f).map_err(|e| SinkError::setup(&c.name, e))?)
-            }
+            (_, Some(f)) => Some(crate::secret::read(f).map_err(|e| SinkError::setup(&c.name, e))?),
             _ => None,
         };
         if let Some(user) = &c.username {
@@ -74,7 +72,8 @@ impl MqttSink {
     }
 
     pub async fn run(mut self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
-        let (alert_topic, aggregate_topic) = (self.alert_topic.clone(), self.aggregate_topic.clone());
+        let (alert_topic, aggregate_topic) =
+            (self.alert_topic.clone(), self.aggregate_topic.clone());
         let mut outbox = self.handle.connect(writer);
         tracing::info!(sink = %outbox.name, broker = %self.host, "mqtt sink starting");
         let window = outbox.batch.max(1);
@@ -113,7 +112,9 @@ impl MqttSink {
                         let Some(row) = queue.pop_front() else { break };
                         let view = EventView::parse(&row);
                         let (topic, retain) = match row.kind {
-                            ItemKind::Alert => (topic(&alert_topic, &outbox, &view), self.retain_alerts),
+                            ItemKind::Alert => {
+                                (topic(&alert_topic, &outbox, &view), self.retain_alerts)
+                            }
                             ItemKind::Aggregate => (topic(&aggregate_topic, &outbox, &view), false),
                         };
                         let payload = envelope::render(&outbox.gateway, &outbox.name, &row);

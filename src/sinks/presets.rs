@@ -18,7 +18,12 @@ pub struct Request {
 /// Discord refuses longer messages.
 const DISCORD_MAX: usize = 2000;
 
-pub fn render(preset: WebhookPreset, gateway: &str, sink: &str, rows: &[OutboxRow]) -> Vec<Request> {
+pub fn render(
+    preset: WebhookPreset,
+    gateway: &str,
+    sink: &str,
+    rows: &[OutboxRow],
+) -> Vec<Request> {
     match preset {
         WebhookPreset::Json => {
             let items: Vec<String> = rows
@@ -135,10 +140,18 @@ mod tests {
         assert_eq!(events[0]["time"].as_f64().unwrap(), 1763700000.123);
         assert_eq!(events[0]["sourcetype"], "edgewatch:alert");
 
-        for p in [WebhookPreset::Slack, WebhookPreset::Teams, WebhookPreset::Discord] {
+        for p in [
+            WebhookPreset::Slack,
+            WebhookPreset::Teams,
+            WebhookPreset::Discord,
+        ] {
             let r = render(p, "gw", "k", &rows());
             assert_eq!(r.len(), 3);
-            assert!(r[1].body.contains("[WARNING] gw: s2 above 5"), "{}", r[1].body);
+            assert!(
+                r[1].body.contains("[WARNING] gw: s2 above 5"),
+                "{}",
+                r[1].body
+            );
             assert_eq!(r[1].key.as_deref(), Some("gw:k:7:2"));
         }
     }

@@ -68,10 +68,12 @@ impl MqttSource {
         }
         if let Some(tls) = &c.tls {
             o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-                Arc::new(crate::tls::client_config(tls).map_err(|e| SourceError::Setup {
-                    source_name: c.name.clone(),
-                    message: e.to_string(),
-                })?),
+                Arc::new(
+                    crate::tls::client_config(tls).map_err(|e| SourceError::Setup {
+                        source_name: c.name.clone(),
+                        message: e.to_string(),
+                    })?,
+                ),
             )));
         }
         let max_payload = c.max_payload.as_u64() as usize;

@@ -8,8 +8,8 @@ pub mod reader;
 mod schema;
 pub mod writer;
 
-pub use reader::{AlertFilter, AlertRow, Reader};
 pub use outbox::{ItemKind, OutboxRow, OutboxSpec};
+pub use reader::{AlertFilter, AlertRow, Reader};
 pub use writer::{CommitAck, Rejected, SimFault, WriteBatch, WriteOp, Writer};
 
 use std::path::{Path, PathBuf};
@@ -65,3 +65,6 @@ pub(crate) fn open_rw(path: &Path, full_sync: bool) -> Result<rusqlite::Connecti
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod outbox_tests;

@@ -200,7 +200,11 @@ impl Outboxes {
             let labels = self.labels_of(tx, &a.sensor);
             let body = serde_json::to_string(a).unwrap_or_default();
             for i in 0..self.sinks.len() {
-                if self.sinks[i].0.route.alert(a.severity, &a.sensor, labels.as_ref()) {
+                if self.sinks[i]
+                    .0
+                    .route
+                    .alert(a.severity, &a.sensor, labels.as_ref())
+                {
                     self.insert(tx, i, ItemKind::Alert, &body, now_ms)?;
                     touched[i] = true;
                 }

@@ -89,7 +89,10 @@ pub enum WriteOp {
         reply: oneshot::Sender<Vec<OutboxRow>>,
     },
     /// A sink's upstream acknowledged every row up to `upto`: delete them.
-    Delivered { sink: Arc<str>, upto: u64 },
+    Delivered {
+        sink: Arc<str>,
+        upto: u64,
+    },
 }
 
 /// Handle to the writer thread. Dropping every sender stops it after a final commit.
