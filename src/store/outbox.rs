@@ -199,14 +199,11 @@ impl Outboxes {
         for a in alerts {
             let labels = self.labels_of(tx, &a.sensor);
             let body = serde_json::to_string(a).unwrap_or_default();
-            for i in 0..self.sinks.len() {
-                if self.sinks[i]
-                    .0
-                    .route
-                    .alert(a.severity, &a.sensor, labels.as_ref())
-                {
+            for (i, t) in touched.iter_mut().enumerate() {
+                let route = &self.sinks[i].0.route;
+                if route.alert(a.severity, &a.sensor, labels.as_ref()) {
                     self.insert(tx, i, ItemKind::Alert, &body, now_ms)?;
-                    touched[i] = true;
+                    *t = true;
                 }
             }
         }
@@ -214,10 +211,10 @@ impl Outboxes {
             for g in aggregates {
                 let labels = self.labels_of(tx, &g.sensor);
                 let body = serde_json::to_string(g).unwrap_or_default();
-                for i in 0..self.sinks.len() {
+                for (i, t) in touched.iter_mut().enumerate() {
                     if self.sinks[i].0.route.aggregate(&g.sensor, labels.as_ref()) {
                         self.insert(tx, i, ItemKind::Aggregate, &body, now_ms)?;
-                        touched[i] = true;
+                        *t = true;
                     }
                 }
             }
