@@ -6,6 +6,7 @@ mod support;
 mod check_config;
 mod commands;
 mod durability;
+mod forward;
 mod mqtt_ingest;
 mod systemd;
 mod systemd_unit;

@@ -32,7 +32,7 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 
 /// A Mosquitto broker of its own, killed on drop.
 pub struct Broker {
-    child: Child,
+    child: Option<Child>,
     pub port: u16,
     pub dir: tempfile::TempDir,
 }
@@ -44,28 +44,66 @@ impl Broker {
 
     /// `listener` writes the listener section given the port and the broker's dir.
     pub fn start_with(listener: impl Fn(u16, &Path) -> String) -> Broker {
+        Self::start_full(free_port(), false, listener)
+    }
+
+    /// A plain broker on a chosen port that keeps sessions and queued messages
+    /// across [`Broker::stop`] and [`Broker::start_again`] (an upstream that goes away).
+    pub fn start_persistent(port: u16) -> Broker {
+        Self::start_full(port, true, |port, _| {
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\n")
+        })
+    }
+
+    fn start_full(port: u16, persistent: bool, listener: impl Fn(u16, &Path) -> String) -> Broker {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let persistence = if persistent {
+            format!(
+                "persistence true\npersistence_location {}/\n",
+                dir.path().display()
+            )
+        } else {
+            "persistence false\n".to_owned()
+        };
         let conf = format!(
-            "user root\n{}\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 100\nlog_dest file {}\n\
+            "user root\n{}\n{persistence}max_queued_messages 0\nmax_inflight_messages 100\nlog_dest file {}\n\
              log_type error\nlog_type warning\nlog_type notice\nlog_type information\nlog_type subscribe\n",
             listener(port, dir.path()),
             dir.path().join("mosquitto.log").display()
         );
-        let conf_path = dir.path().join("mosquitto.conf");
-        std::fs::write(&conf_path, conf).unwrap();
+        std::fs::write(dir.path().join("mosquitto.conf"), conf).unwrap();
+        let mut b = Broker {
+            child: None,
+            port,
+            dir,
+        };
+        b.start_again();
+        b
+    }
+
+    /// Starts the broker (again) on its port with its config.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "broker already running");
         let child = Command::new("mosquitto")
             .arg("-c")
-            .arg(&conf_path)
+            .arg(self.dir.path().join("mosquitto.conf"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("mosquitto not installed: run ./scripts/test.sh, which installs it");
+        self.child = Some(child);
+        let port = self.port;
         let up = wait_until(Duration::from_secs(10), || {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
         assert!(up, "mosquitto did not start on port {port}");
-        Broker { child, port, dir }
+    }
+
+    /// SIGTERM (a persistent broker saves its sessions) and wait for the exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            terminate(&mut c);
+        }
     }
 
     pub fn log(&self) -> String {
@@ -131,6 +169,106 @@ impl Broker {
 }
 
 impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn terminate(c: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status();
+    let stopped = wait_until(Duration::from_secs(10), || {
+        c.try_wait().ok().flatten().is_some()
+    });
+    if !stopped {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+pub fn peer(script: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/peers")
+        .join(script)
+}
+
+/// A Python process (an independent peer), killed on drop.
+pub struct Peer {
+    child: Child,
+    pub out: PathBuf,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Peer {
+    /// The upstream subscriber: every message as `topic<TAB>retain<TAB>payload`.
+    pub fn mqtt_collector(port: u16, filter: &str, tls: Option<&Path>) -> Peer {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("received.txt");
+        let mut cmd = Command::new("python3");
+        cmd.arg(peer("mqtt_collect.py"))
+            .arg(port.to_string())
+            .arg(filter)
+            .arg(&out);
+        if let Some(pki) = tls {
+            cmd.arg(pki.join("ca.pem"))
+                .arg(pki.join("client.pem"))
+                .arg(pki.join("client.key"));
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
+            .spawn()
+            .expect("python3");
+        Peer {
+            child,
+            out,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// The webhook receiver on `port`: 500 to the first `fail` requests, 429 with
+    /// Retry-After `wait` to the next `throttle`, then 200 when correctly signed.
+    pub fn webhook_receiver(port: u16, secret: &Path, fail: u32, throttle: u32, wait: u32) -> Peer {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("requests.jsonl");
+        let child = Command::new("python3")
+            .arg(peer("webhook_receiver.py"))
+            .arg(port.to_string())
+            .arg(secret)
+            .arg(&out)
+            .args([fail.to_string(), throttle.to_string(), wait.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
+            .spawn()
+            .expect("python3");
+        let up = wait_until(Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "webhook receiver did not start on port {port}");
+        Peer {
+            child,
+            out,
+            port,
+            _dir: dir,
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

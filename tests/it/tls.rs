@@ -44,7 +44,7 @@ fn self_signed_ca(dir: &Path, name: &str, cn: &str) {
 
 /// A test CA, a server certificate for 127.0.0.1, a client certificate, and a
 /// second CA that signed nothing of the broker's.
-fn make_pki(dir: &Path) {
+pub fn make_pki(dir: &Path) {
     self_signed_ca(dir, "ca", "edgewatch test CA");
     for (name, cn) in [("server", "127.0.0.1"), ("client", "edgewatch-test")] {
         openssl(
@@ -94,7 +94,7 @@ fn make_pki(dir: &Path) {
 }
 
 /// Mosquitto with a TLS listener; `require_certificate` makes it mutual TLS.
-fn tls_broker(pki: &Path, require_certificate: bool) -> Broker {
+pub fn tls_broker(pki: &Path, require_certificate: bool) -> Broker {
     let p = pki.to_owned();
     Broker::start_with(move |port, _| {
         format!(
