@@ -48,6 +48,7 @@ check "system user created" quiet in_root getent passwd edgewatch
 check "config readable by the service only" test "$(in_root stat -c "%a %U %G" /etc/edgewatch/edgewatch.toml)" = "640 root edgewatch"
 check "secrets directory root-only" test "$(in_root stat -c "%a %U" /etc/edgewatch/secrets)" = "700 root"
 check "installed binary accepts the installed config" quiet in_root /usr/bin/edgewatch check-config /etc/edgewatch/edgewatch.toml
+check "the shipped forwarding example is valid" quiet in_root /usr/bin/edgewatch check-config /usr/share/doc/edgewatch/examples/sinks.toml
 check "dpkg purges the package" quiet in_root dpkg --purge edgewatch
 check "purge removed binary, config and state" sh -c "! test -e '$root/usr/bin/edgewatch' && ! test -e '$root/etc/edgewatch' && ! test -e '$root/var/lib/edgewatch'"
 
@@ -56,6 +57,7 @@ expected="/etc/edgewatch/edgewatch.toml
 /usr/lib/systemd/system/edgewatch.service
 /usr/share/doc/edgewatch/README.md
 /usr/share/doc/edgewatch/examples/serial.conf
+/usr/share/doc/edgewatch/examples/sinks.toml
 /usr/share/licenses/edgewatch/LICENSE"
 check "rpm -qpl lists the payload" test "$(rpm -qpl "$rpm_file" 2>/dev/null | sort)" = "$expected"
 check "rpm -K verifies the digests" sh -c "rpm -K '$rpm_file' >/dev/null"

@@ -105,3 +105,63 @@ fn shipped_configs_are_valid() {
         }
     }
 }
+
+#[test]
+fn sink_errors_name_the_key_and_the_fix() {
+    let text = r#"
+[sinks]
+allowed-hosts = ["hooks.slack.com", "*.corp.example"]
+
+[[sinks.webhook]]
+name = "chat"
+url = "https://hooks.slack.com/services/T0/B0/XYZ"
+preset = "slack"
+
+[[sinks.webhook]]
+name = "typo"
+url = "https://10.0.0.1:8443/admin"
+
+[[sinks.webhook]]
+name = "splunk"
+url = "https://hec.corp.example/services/collector"
+preset = "splunk-hec"
+
+[[sinks.mqtt]]
+name = "chat"
+host = "central"
+alert-topic = "edge/{gateway}/{line}/#"
+outbox = { max-size = "1KiB" }
+"#;
+    let got = issues(text);
+    let find = |key: &str| {
+        got.iter()
+            .find(|i| i.key == key)
+            .unwrap_or_else(|| panic!("no issue for {key}: {got:?}"))
+    };
+    let typo = find("sinks.webhook[1].url");
+    assert!(typo.message.contains("10.0.0.1") && typo.message.contains("allowed-hosts"));
+    assert_eq!(typo.line, Some(12));
+    assert!(find("sinks.webhook[2].token-file")
+        .message
+        .contains("token-file"));
+    assert!(find("sinks.webhook[0].name").message.contains("used twice"));
+    let topic: Vec<&ConfigIssue> = got
+        .iter()
+        .filter(|i| i.key == "sinks.mqtt[0].alert-topic")
+        .collect();
+    assert_eq!(topic.len(), 2, "`#` and `{{line}}`: {topic:?}");
+    assert!(find("sinks.mqtt[0].outbox.max-size")
+        .message
+        .contains("16 KiB"));
+    assert!(!got.iter().any(|i| i.key == "sinks.webhook[0].url"));
+}
+
+#[test]
+fn chat_presets_receive_alerts_only_unless_told_otherwise() {
+    let c = load(
+        "[sinks]\nallowed-hosts = [\"h\"]\n[[sinks.webhook]]\nname = \"s\"\nurl = \"https://h/x\"\npreset = \"slack\"\n",
+    )
+    .unwrap();
+    let (_, route, _) = c.sinks.routes().next().unwrap();
+    assert_eq!(route.events, Some(vec![EventKind::Alerts]));
+}
