@@ -134,10 +134,22 @@ impl MqttSink {
                     }
                 }
                 let can_take_more = connected && queue.is_empty() && inflight.len() < window;
-                tokio::select! {
+                let first = tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => break None,
-                    ev = events.recv() => match ev {
+                    ev = events.recv() => ev,
+                    more = outbox.wait_for_more(cursor, &shutdown), if can_take_more => {
+                        if !more { break None; }
+                        continue;
+                    }
+                };
+                // Handle everything already queued, then delete the acknowledged
+                // prefix with one store operation instead of one per PUBACK.
+                let mut next = Some(first);
+                let mut acked_upto = None;
+                let mut failed = None;
+                while let Some(ev) = next.take() {
+                    match ev {
                         Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
                             connected = true;
                             outbox.metrics.connected.set(1);
@@ -156,15 +168,23 @@ impl MqttSink {
                             }
                         }
                         Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
-                            on_puback(&mut inflight, ack.pkid, &outbox).await;
+                            if let Some(seq) = on_puback(&mut inflight, ack.pkid, &outbox) {
+                                acked_upto = Some(seq);
+                            }
                         }
                         Some(Ok(_)) => {}
-                        Some(Err(e)) => break Some(e),
-                        None => break Some("event loop stopped".to_owned()),
-                    },
-                    more = outbox.wait_for_more(cursor, &shutdown), if can_take_more => {
-                        if !more { break None; }
+                        Some(Err(e)) => failed = Some(e),
+                        None => failed = Some("event loop stopped".to_owned()),
                     }
+                    if failed.is_none() {
+                        next = events.try_recv().ok().map(Some);
+                    }
+                }
+                if let Some(seq) = acked_upto {
+                    outbox.delivered(seq).await;
+                }
+                if let Some(e) = failed {
+                    break Some(e);
                 }
             };
             outbox.metrics.connected.set(0);
@@ -194,8 +214,9 @@ impl MqttSink {
     }
 }
 
-/// Marks one publish acknowledged and deletes the acknowledged prefix.
-async fn on_puback(inflight: &mut VecDeque<InFlight>, pkid: u16, outbox: &OutboxHandle) {
+/// Marks one publish acknowledged and pops the acknowledged prefix; returns the
+/// last sequence number of that prefix.
+fn on_puback(inflight: &mut VecDeque<InFlight>, pkid: u16, outbox: &OutboxHandle) -> Option<u64> {
     if let Some(f) = inflight
         .iter_mut()
         .find(|f| f.pkid == Some(pkid) && !f.acked)
@@ -213,9 +234,7 @@ async fn on_puback(inflight: &mut VecDeque<InFlight>, pkid: u16, outbox: &Outbox
             outbox.metrics.sent.inc();
         }
     }
-    if let Some(seq) = upto {
-        outbox.delivered(seq).await;
-    }
+    upto
 }
 
 /// A publish topic from a template; `+` and `#` in values become `_`.

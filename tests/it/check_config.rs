@@ -18,7 +18,11 @@ fn check(path: &std::path::Path) -> (i32, String, String) {
 
 #[test]
 fn shipped_configs_pass() {
-    for f in ["config/edgewatch.toml", "config/demo.toml", "config/sinks-example.toml"] {
+    for f in [
+        "config/edgewatch.toml",
+        "config/demo.toml",
+        "config/sinks-example.toml",
+    ] {
         let (code, stdout, stderr) =
             check(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f));
         assert_eq!(code, 0, "{f}: {stderr}");

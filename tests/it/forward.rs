@@ -2,7 +2,7 @@
 //! outages), a Python webhook receiver that checks HMAC signatures, and the file
 //! sink. Each test compares what the receiver got with what the gateway stored.
 
-use crate::support::{free_port, sql, sql_count, wait_until, Broker, Daemon, Peer};
+use crate::support::{free_port, slow_proxy, sql, sql_count, wait_until, Broker, Daemon, Peer};
 use crate::tls::{make_pki, tls_broker};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -393,18 +393,21 @@ fn kill_9_while_draining_delivers_everything_at_least_once() {
     let collector = Peer::mqtt_collector(port, "edge/#", None);
     upstream.wait_subscribed("collector", "edge/#");
     upstream.stop();
+    // A slow uplink (every chunk from the broker held 5 ms), so the
+    // kills land while the backlog drains.
+    let slow = slow_proxy(port, Duration::from_millis(5));
     let dir = tempfile::tempdir().unwrap();
     // The uplink is not there: a backlog builds up.
     let mut d = Daemon::start(
         dir.path(),
         &format!(
-            "{}[[sinks.mqtt]]\nname = \"up\"\nhost = \"127.0.0.1\"\nport = {port}\nkeep-alive = \"2s\"\n\
-             retry = {{ min = \"50ms\", max = \"200ms\" }}\noutbox = {{ batch = 50 }}\n",
+            "{}[[sinks.mqtt]]\nname = \"up\"\nhost = \"127.0.0.1\"\nport = {slow}\nkeep-alive = \"2s\"\n\
+             retry = {{ min = \"50ms\", max = \"200ms\" }}\noutbox = {{ batch = 20 }}\n",
             plant(6, 10)
         ),
     );
     assert!(wait_until(Duration::from_secs(30), || {
-        d.metric("edgewatch_sink_queue_items{sink=\"up\",type=\"mqtt\"}") >= 1500.0
+        d.metric("edgewatch_sink_queue_items{sink=\"up\",type=\"mqtt\"}") >= 2000.0
     }));
     upstream.start_again();
     let mut rng = fastrand::Rng::with_seed(7);
@@ -413,8 +416,9 @@ fn kill_9_while_draining_delivers_everything_at_least_once() {
         d.kill9();
         d = Daemon::restart(dir.path());
     }
-    let drained = wait_until(Duration::from_secs(60), || {
-        d.metric("edgewatch_sink_queue_items{sink=\"up\",type=\"mqtt\"}") < 200.0
+    let backlog = d.metric("edgewatch_sink_queue_items{sink=\"up\",type=\"mqtt\"}");
+    let drained = wait_until(Duration::from_secs(90), || {
+        d.metric("edgewatch_sink_queue_items{sink=\"up\",type=\"mqtt\"}") < 300.0
     });
     assert!(drained, "log:\n{}", d.log());
     assert!(d.terminate().success());

@@ -468,3 +468,41 @@ pub fn sql<T: rusqlite::types::FromSql>(db: &Path, query: &str) -> Vec<T> {
 pub fn sql_count(db: &Path, query: &str) -> i64 {
     sql::<i64>(db, query).first().copied().unwrap_or(-1)
 }
+
+/// A TCP proxy that holds every chunk from the server for `delay` before passing
+/// it on: a slow uplink (no `tc netem` in this kernel). Runs until the test ends.
+pub fn slow_proxy(server_port: u16, delay: Duration) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
+                continue; // the client sees the connection close, like a dead uplink
+            };
+            let pipe = move |mut from: TcpStream, mut to: TcpStream, delay: Duration| {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        std::thread::sleep(delay);
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                    let _ = from.shutdown(std::net::Shutdown::Both);
+                });
+            };
+            pipe(
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                Duration::ZERO,
+            );
+            pipe(server, client, delay);
+        }
+    });
+    port
+}
