@@ -432,8 +432,12 @@ fn kill_9_while_draining_delivers_everything_at_least_once() {
         .collect();
     let dups = check_stream(&items, &queued(&db, "up"), last, 0);
     eprintln!(
-        "kill -9 x20: {last} items produced, {} received, {dups} duplicates",
+        "kill -9 x20: {last} items produced, {} received, {dups} duplicates, {backlog} queued after the last kill",
         items.len()
+    );
+    assert!(
+        backlog > 0.0,
+        "the kills should land while a backlog drains"
     );
     let integrity: Vec<String> = sql(&db, "PRAGMA integrity_check");
     assert_eq!(integrity, vec!["ok".to_owned()]);
