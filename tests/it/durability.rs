@@ -68,8 +68,7 @@ fn kill_9_during_qos1_ingest_loses_no_acknowledged_message() {
     let db = d.db();
 
     // The system Python, where scripts/test-deps.sh installs paho-mqtt.
-    let python =
-        std::env::var("EDGEWATCH_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    let python = crate::support::python();
     let publisher = Command::new(python)
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),

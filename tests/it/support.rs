@@ -190,6 +190,11 @@ fn terminate(c: &mut Child) {
     }
 }
 
+/// The Python that scripts/test-deps.sh gave paho-mqtt (override: EDGEWATCH_TEST_PYTHON).
+pub fn python() -> String {
+    std::env::var("EDGEWATCH_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into())
+}
+
 pub fn peer(script: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/peers")
@@ -209,7 +214,7 @@ impl Peer {
     pub fn mqtt_collector(port: u16, filter: &str, tls: Option<&Path>) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("received.txt");
-        let mut cmd = Command::new("python3");
+        let mut cmd = Command::new(python());
         cmd.arg(peer("mqtt_collect.py"))
             .arg(port.to_string())
             .arg(filter)
@@ -223,7 +228,7 @@ impl Peer {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
             .spawn()
-            .expect("python3");
+            .expect("python3 (./scripts/test-deps.sh installs it)");
         Peer {
             child,
             out,
@@ -237,7 +242,7 @@ impl Peer {
     pub fn webhook_receiver(port: u16, secret: &Path, fail: u32, throttle: u32, wait: u32) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("requests.jsonl");
-        let child = Command::new("python3")
+        let child = Command::new(python())
             .arg(peer("webhook_receiver.py"))
             .arg(port.to_string())
             .arg(secret)
@@ -246,7 +251,7 @@ impl Peer {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
             .spawn()
-            .expect("python3");
+            .expect("python3 (./scripts/test-deps.sh installs it)");
         let up = wait_until(Duration::from_secs(10), || {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
