@@ -127,10 +127,41 @@ impl SinkMetrics {
     }
 }
 
+/// Per Modbus device (unit id on a connection).
+#[derive(Debug, Default)]
+pub struct DeviceMetrics {
+    pub source: String,
+    pub device: String,
+    pub requests: Counter,
+    pub timeouts: Counter,
+    /// Exceptions by Modbus exception code.
+    pub exceptions: Mutex<std::collections::BTreeMap<u8, u64>>,
+    pub up: Gauge,
+    pub poll_latency_us: Histo,
+    /// How late a poll started after it was due.
+    pub schedule_lag_us: Histo,
+}
+
+impl DeviceMetrics {
+    pub fn exception(&self, code: u8) {
+        if let Ok(mut m) = self.exceptions.lock() {
+            *m.entry(code).or_default() += 1;
+        }
+    }
+
+    pub fn exceptions(&self) -> Vec<(u8, u64)> {
+        self.exceptions
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     pub started: Instant,
     sources: Mutex<Vec<Arc<SourceMetrics>>>,
+    devices: Mutex<Vec<Arc<DeviceMetrics>>>,
     sinks: Mutex<Vec<Arc<SinkMetrics>>>,
     pub readings_in: Counter,
     pub late_readings: Counter,
@@ -159,6 +190,7 @@ impl Default for Metrics {
             started: Instant::now(),
             sources: Mutex::default(),
             sinks: Mutex::default(),
+            devices: Mutex::default(),
             readings_in: Counter::default(),
             late_readings: Counter::default(),
             alerts_fired: Counter::default(),
@@ -214,6 +246,23 @@ impl Metrics {
             s.push(m.clone());
         }
         m
+    }
+
+    pub fn modbus_device(&self, source: &str, device: &str) -> Arc<DeviceMetrics> {
+        let m = Arc::new(DeviceMetrics {
+            source: source.to_owned(),
+            device: device.to_owned(),
+            ..DeviceMetrics::default()
+        });
+        if let Ok(mut d) = self.devices.lock() {
+            d.retain(|x| !(x.source == source && x.device == device));
+            d.push(m.clone());
+        }
+        m
+    }
+
+    pub fn modbus_devices(&self) -> Vec<Arc<DeviceMetrics>> {
+        self.devices.lock().map(|d| d.clone()).unwrap_or_default()
     }
 
     pub fn sinks(&self) -> Vec<Arc<SinkMetrics>> {
@@ -385,6 +434,7 @@ impl Metrics {
             }
         }
         render_sinks(&mut o, &self.sinks());
+        render_devices(&mut o, &self.modbus_devices());
         o
     }
 }
@@ -495,5 +545,87 @@ fn render_sinks(o: &mut String, sinks: &[Arc<SinkMetrics>]) {
             );
         }
         let _ = writeln!(o, "{name}_count{{sink=\"{}\"}} {n}", s.name);
+    }
+}
+
+fn render_devices(o: &mut String, devices: &[Arc<DeviceMetrics>]) {
+    if devices.is_empty() {
+        return;
+    }
+    type Get = fn(&DeviceMetrics) -> u64;
+    let series: [(&str, &str, &str, Get); 3] = [
+        (
+            "edgewatch_modbus_requests_total",
+            "counter",
+            "Modbus read requests sent, retries included.",
+            |d| d.requests.get(),
+        ),
+        (
+            "edgewatch_modbus_timeouts_total",
+            "counter",
+            "Modbus requests that got no answer in time.",
+            |d| d.timeouts.get(),
+        ),
+        (
+            "edgewatch_modbus_device_up",
+            "gauge",
+            "1 while the device answers.",
+            |d| d.up.get().max(0) as u64,
+        ),
+    ];
+    for (name, kind, help, get) in series {
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for d in devices {
+            let _ = writeln!(
+                o,
+                "{name}{{source=\"{}\",device=\"{}\"}} {}",
+                d.source,
+                d.device,
+                get(d)
+            );
+        }
+    }
+    let name = "edgewatch_modbus_exceptions_total";
+    let _ = writeln!(o, "# HELP {name} Modbus exception responses by code (2 illegal address, 6 busy, 11 gateway target failed ...).\n# TYPE {name} counter");
+    for d in devices {
+        for (code, n) in d.exceptions() {
+            let _ = writeln!(
+                o,
+                "{name}{{source=\"{}\",device=\"{}\",code=\"{code}\"}} {n}",
+                d.source, d.device
+            );
+        }
+    }
+    for (name, help, get) in [
+        (
+            "edgewatch_modbus_poll_latency_seconds",
+            "Time to read all of a device's points.",
+            (|d: &DeviceMetrics| d.poll_latency_us.summary())
+                as fn(&DeviceMetrics) -> (u64, u64, u64, u64, u64),
+        ),
+        (
+            "edgewatch_modbus_schedule_lag_seconds",
+            "How late polls start after they are due.",
+            |d: &DeviceMetrics| d.schedule_lag_us.summary(),
+        ),
+    ] {
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} summary");
+        for d in devices {
+            let (n, p50, p90, p99, max) = get(d);
+            for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
+                let _ = writeln!(
+                    o,
+                    "{name}{{source=\"{}\",device=\"{}\",quantile=\"{q}\"}} {}",
+                    d.source,
+                    d.device,
+                    v as f64 / 1e6
+                );
+            }
+            let _ = writeln!(
+                o,
+                "{name}_count{{source=\"{}\",device=\"{}\"}} {n}",
+                d.source, d.device
+            );
+        }
     }
 }

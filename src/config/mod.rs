@@ -5,11 +5,14 @@
 //! done by the parts themselves). `edgewatch check-config` runs the first two.
 
 mod locate;
+mod modbus;
 mod model;
 mod sinks;
 mod validate;
+mod validate_modbus;
 mod validate_sinks;
 
+pub use modbus::*;
 pub use model::*;
 pub use sinks::*;
 pub use validate::validate;

@@ -24,6 +24,9 @@ pub struct Config {
     /// Threshold, rate and staleness rules (`[[rules]]`).
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
+    /// Register maps shared by Modbus devices of one model (`[modbus-maps.NAME]`).
+    #[serde(default)]
+    pub modbus_maps: BTreeMap<String, super::RegisterMap>,
     /// Where alerts and aggregates are forwarded (`[[sinks.mqtt]]`, `[[sinks.webhook]]`, `[[sinks.file]]`).
     #[serde(default)]
     pub sinks: super::SinksConfig,
@@ -228,6 +231,8 @@ pub struct SourcesConfig {
     pub mqtt: Vec<MqttSourceConfig>,
     #[serde(default)]
     pub simulator: Vec<SimulatorConfig>,
+    #[serde(default)]
+    pub modbus: Vec<super::ModbusSourceConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -44,6 +44,7 @@ pub fn validate(c: &Config) -> Vec<ConfigIssue> {
         );
     }
     super::validate_sinks::sinks(&mut v, &c.sinks);
+    super::validate_modbus::modbus(&mut v, c);
     v.0
 }
 

@@ -2,6 +2,7 @@
 //! and run as one task that sends [`IngestBatch`]es into a bounded channel until
 //! shutdown. A new source is a new file plus one arm in [`Source`].
 
+pub mod modbus;
 pub mod mqtt;
 pub mod payload;
 pub mod simulator;
@@ -51,6 +52,7 @@ pub enum SourceError {
 
 pub enum Source {
     Mqtt(Box<mqtt::MqttSource>),
+    Modbus(Box<modbus::ModbusSource>),
     Simulator(simulator::SimulatorSource),
 }
 
@@ -65,6 +67,13 @@ impl Source {
                 metrics.source(&m.name, "mqtt"),
             )?)));
         }
+        for m in &config.sources.modbus {
+            out.push(Source::Modbus(Box::new(modbus::ModbusSource::build(
+                m,
+                &config.modbus_maps,
+                metrics,
+            )?)));
+        }
         for s in &config.sources.simulator {
             out.push(Source::Simulator(simulator::SimulatorSource::new(
                 s,
@@ -77,6 +86,7 @@ impl Source {
     pub fn name(&self) -> &str {
         match self {
             Source::Mqtt(s) => s.name(),
+            Source::Modbus(s) => s.name(),
             Source::Simulator(s) => s.name(),
         }
     }
@@ -86,6 +96,7 @@ impl Source {
     pub async fn run(self, out: IngestTx, shutdown: CancellationToken) {
         match self {
             Source::Mqtt(s) => s.run(out, shutdown).await,
+            Source::Modbus(s) => s.run(out, shutdown).await,
             Source::Simulator(s) => s.run(out, shutdown).await,
         }
     }
