@@ -81,11 +81,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Publish a simulated plant to an MQTT broker (for trials, tests and benches).
+    /// Publish a simulated plant to an MQTT broker, or serve it as a Modbus TCP slave
+    /// (register map: config/modbus-sim.toml), for trials, tests and benches.
     Simulate {
         /// Broker address HOST:PORT.
+        #[arg(
+            long,
+            required_unless_present = "modbus_tcp",
+            conflicts_with = "modbus_tcp"
+        )]
+        mqtt: Option<String>,
+        /// Serve Modbus TCP on HOST:PORT: machine N is unit id N.
         #[arg(long)]
-        mqtt: String,
+        modbus_tcp: Option<String>,
+        /// Modbus: time between two samples of the plant.
+        #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
         /// Messages per second, all sensors together.
         #[arg(long, default_value_t = 100.0)]
         rate: f64,
@@ -250,6 +261,8 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
         }
         Command::Simulate {
             mqtt,
+            modbus_tcp,
+            interval,
             rate,
             count,
             qos,
@@ -264,8 +277,21 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 machines_per_line,
                 fault_rate,
                 seed,
+                interval,
                 ..Default::default()
             };
+            if let Some(addr) = modbus_tcp {
+                return runtime().block_on(async {
+                    let shutdown = CancellationToken::new();
+                    let trigger = shutdown.clone();
+                    tokio::spawn(async move {
+                        edgewatch::daemon::shutdown_signal().await;
+                        trigger.cancel();
+                    });
+                    commands::modbus_sim::serve(&addr, plant, shutdown, None).await
+                });
+            }
+            let mqtt = mqtt.unwrap_or_default();
             let sent = runtime().block_on(async {
                 let shutdown = CancellationToken::new();
                 let trigger = shutdown.clone();

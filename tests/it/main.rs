@@ -7,6 +7,7 @@ mod check_config;
 mod commands;
 mod durability;
 mod forward;
+mod modbus;
 mod mqtt_ingest;
 mod systemd;
 mod systemd_unit;
