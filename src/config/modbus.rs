@@ -91,6 +91,10 @@ pub struct ModbusSourceConfig {
     /// Unused registers a coalesced read may span between two points.
     #[serde(default = "default_max_gap")]
     pub max_gap: u16,
+    /// Most registers (or bits) one read asks for; lower it for devices that
+    /// refuse long reads (1 reads every point on its own). Protocol limits: 125/2000.
+    #[serde(default = "default_max_per_request")]
+    pub max_per_request: u16,
     /// A down device is retried after this, doubling (with jitter) up to `backoff-max`.
     #[serde(default = "default_backoff_min", with = "humantime_serde")]
     pub backoff_min: Duration,
@@ -130,6 +134,9 @@ fn default_retries() -> u32 {
 }
 fn default_max_gap() -> u16 {
     8
+}
+fn default_max_per_request() -> u16 {
+    2000
 }
 fn default_backoff_min() -> Duration {
     Duration::from_secs(1)

@@ -53,6 +53,9 @@ pub(super) fn modbus(v: &mut Issues, c: &Config) {
             ),
             _ => {}
         }
+        if m.max_per_request == 0 {
+            v.push(format!("{k}.max-per-request"), "must be 1 or more");
+        }
         if !matches!(m.data_bits, 7 | 8) {
             v.push(format!("{k}.data-bits"), "allowed 7 or 8");
         }

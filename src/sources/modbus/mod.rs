@@ -166,7 +166,7 @@ impl ModbusSource {
                     },
                 })
                 .collect();
-            let reads = plan::plan(&spans, c.max_gap);
+            let reads = plan::plan(&spans, c.max_gap, c.max_per_request);
             devices.push(Device {
                 name: d.name.clone(),
                 unit: d.unit,

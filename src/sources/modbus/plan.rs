@@ -23,10 +23,12 @@ pub struct ReadRequest {
 }
 
 /// Groups points by table and address; neighbours share a request while the
-/// request stays within the protocol limit and the unused gap between two points
-/// is at most `max_gap` items (reading a few unused registers is cheaper than
-/// another round trip, but some devices refuse addresses they do not map).
-pub fn plan(points: &[Span], max_gap: u16) -> Vec<ReadRequest> {
+/// request stays within `max_per_request` items (and the protocol limit) and the
+/// unused gap between two points is at most `max_gap` items (reading a few unused
+/// registers is cheaper than another round trip, but some devices refuse addresses
+/// they do not map). A point is never split: one wider than the limit gets a
+/// request of its own.
+pub fn plan(points: &[Span], max_gap: u16, max_per_request: u16) -> Vec<ReadRequest> {
     let mut order: Vec<usize> = (0..points.len()).collect();
     order.sort_by_key(|&i| (points[i].table, points[i].address));
     let mut out: Vec<ReadRequest> = Vec::new();
@@ -37,7 +39,8 @@ pub fn plan(points: &[Span], max_gap: u16) -> Vec<ReadRequest> {
             let r_end = u32::from(r.start) + u32::from(r.count);
             let fits = r.table == p.table
                 && u32::from(p.address) <= r_end + u32::from(max_gap)
-                && end.max(r_end) - u32::from(r.start) <= u32::from(p.table.max_per_request());
+                && end.max(r_end) - u32::from(r.start)
+                    <= u32::from(p.table.max_per_request().min(max_per_request));
             if fits {
                 r.count = (end.max(r_end) - u32::from(r.start)) as u16;
                 r.points.push(i);
@@ -77,7 +80,7 @@ mod tests {
             span(Table::Coil, 5, 1),
             span(Table::Coil, 7, 1),
         ];
-        let r = plan(&points, 8);
+        let r = plan(&points, 8, u16::MAX);
         assert_eq!(
             r,
             vec![
@@ -108,22 +111,24 @@ mod tests {
             ]
         );
         // No gap allowed: only touching points merge.
-        assert_eq!(plan(&points, 0).len(), 6);
+        assert_eq!(plan(&points, 0, u16::MAX).len(), 6);
+        // A device that takes one item per request gets one request per point.
+        assert_eq!(plan(&points, 8, 1).len(), points.len());
     }
 
     #[test]
     fn requests_respect_the_protocol_limits() {
         let regs: Vec<Span> = (0..300).map(|a| span(Table::Holding, a, 1)).collect();
-        let r = plan(&regs, 0);
+        let r = plan(&regs, 0, u16::MAX);
         assert_eq!(
             r.iter().map(|x| x.count).collect::<Vec<_>>(),
             vec![125, 125, 50]
         );
         let bits: Vec<Span> = (0..4500).map(|a| span(Table::Coil, a, 1)).collect();
-        assert_eq!(plan(&bits, 0).len(), 3);
+        assert_eq!(plan(&bits, 0, u16::MAX).len(), 3);
         // A 4-register value never straddles two requests.
         let wide: Vec<Span> = (0..40).map(|i| span(Table::Holding, i * 4, 4)).collect();
-        assert!(plan(&wide, 0)
+        assert!(plan(&wide, 0, u16::MAX)
             .iter()
             .all(|x| x.count % 4 == 0 && x.count <= 125));
     }
