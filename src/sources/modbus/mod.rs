@@ -290,6 +290,10 @@ impl ModbusSource {
                 if !send(&out, &self.metrics, readings).await {
                     break 'connect;
                 }
+                // The pause slow RTU devices need applies between devices too.
+                if !self.delay.is_zero() {
+                    tokio::time::sleep(self.delay).await;
+                }
                 // After a timeout a late answer may still arrive: start clean.
                 if timed_out {
                     continue 'connect;
