@@ -180,9 +180,10 @@ fn load(path: &std::path::Path) -> Result<Config, CommandError> {
 fn check_config(config: &std::path::Path) -> Result<(), CommandError> {
     let c = Config::load(config)?;
     println!(
-        "{}: OK ({} mqtt source(s), {} simulator(s), {} rule(s), {} sink(s))",
+        "{}: OK ({} mqtt source(s), {} modbus source(s), {} simulator(s), {} rule(s), {} sink(s))",
         config.display(),
         c.sources.mqtt.len(),
+        c.sources.modbus.len(),
         c.sources.simulator.len(),
         c.rules.len(),
         c.sinks.routes().count()
