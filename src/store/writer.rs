@@ -265,6 +265,10 @@ impl WriterState {
 
     fn after_commit(&mut self, ops: Vec<WriteOp>) {
         let now = Instant::now();
+        // Figures first: whoever is answered below sees them up to date.
+        if !self.outboxes.is_empty() {
+            self.outboxes.publish(&self.conn);
+        }
         for op in ops {
             match op {
                 WriteOp::Batch(b) => {
@@ -302,9 +306,7 @@ impl WriterState {
                 WriteOp::Prune | WriteOp::Delivered { .. } => {}
             }
         }
-        if !self.outboxes.is_empty() {
-            self.outboxes.publish(&self.conn);
-        }
+
         self.metrics.commits.inc();
         self.metrics.last_commit_ms.set(now_ms());
     }
