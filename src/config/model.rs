@@ -460,6 +460,27 @@ pub struct RuleConfig {
     /// Fires when a matching sensor sends nothing (or only bad readings) for this long.
     #[serde(default, with = "humantime_serde")]
     pub stale_after: Option<Duration>,
+    /// Fires when |z| against the sensor's own EWMA mean and spread exceeds this
+    /// (resolves at `clear`, default half of it): a drift before any limit is crossed.
+    #[serde(default)]
+    pub zscore_above: Option<f64>,
+    /// EWMA weight of each new reading for `zscore-above` (smaller: longer memory).
+    #[serde(default = "default_ewma_alpha")]
+    pub ewma_alpha: f64,
+    /// Readings learned before `zscore-above` or `spike-above` may fire.
+    #[serde(default = "default_warmup")]
+    pub warmup: u32,
+    /// Fires when the value has not moved by more than `stuck-tolerance` for this long.
+    #[serde(default, with = "humantime_serde")]
+    pub stuck_for: Option<Duration>,
+    #[serde(default)]
+    pub stuck_tolerance: f64,
+    /// Fires when a reading is this many robust deviations (1.4826 × MAD) from the
+    /// median of the last `spike-window` readings; resolves on the next normal one.
+    #[serde(default)]
+    pub spike_above: Option<f64>,
+    #[serde(default = "default_spike_window")]
+    pub spike_window: usize,
     /// Debounce: the condition must hold this long before the alert fires.
     #[serde(default, rename = "for", with = "humantime_serde")]
     pub for_duration: Option<Duration>,
@@ -471,6 +492,16 @@ pub struct RuleConfig {
     /// Message template: `{sensor}`, `{value}`, `{limit}`, `{unit}`, `{rule}`.
     #[serde(default)]
     pub message: Option<String>,
+}
+
+fn default_ewma_alpha() -> f64 {
+    0.05
+}
+fn default_warmup() -> u32 {
+    30
+}
+fn default_spike_window() -> usize {
+    31
 }
 
 #[derive(

@@ -348,17 +348,59 @@ fn rule(v: &mut Issues, k: &str, r: &RuleConfig) {
         r.below.is_some(),
         r.rate_above.is_some(),
         r.stale_after.is_some(),
+        r.zscore_above.is_some(),
+        r.stuck_for.is_some(),
+        r.spike_above.is_some(),
     ];
+    const ALL: &str = "above, below, rate-above, stale-after, zscore-above, stuck-for, spike-above";
     match conditions.iter().filter(|c| **c).count() {
         1 => {}
-        0 => v.push(
-            k.to_string(),
-            "has no condition: set one of above, below, rate-above, stale-after",
-        ),
+        0 => v.push(k.to_string(), format!("has no condition: set one of {ALL}")),
         _ => v.push(
             k.to_string(),
-            "has several conditions: set exactly one of above, below, rate-above, stale-after (write one rule per condition)",
+            format!(
+                "has several conditions: set exactly one of {ALL} (write one rule per condition)"
+            ),
         ),
+    }
+    for (name, value) in [
+        ("zscore-above", r.zscore_above),
+        ("spike-above", r.spike_above),
+    ] {
+        if value.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
+            v.push(
+                format!("{k}.{name}"),
+                "must be a number above zero (deviations)",
+            );
+        }
+    }
+    if let (Some(z), Some(c)) = (r.zscore_above, r.clear) {
+        if !(0.0..=z).contains(&c) {
+            v.push(
+                format!("{k}.clear"),
+                format!("for zscore-above the clear level is a |z| from 0 to {z}"),
+            );
+        }
+    }
+    if !(r.ewma_alpha > 0.0 && r.ewma_alpha < 1.0) {
+        v.push(
+            format!("{k}.ewma-alpha"),
+            "must be between 0 and 1 (e.g. 0.05)",
+        );
+    }
+    if r.spike_window < 5 || r.spike_window > 10_000 {
+        v.push(format!("{k}.spike-window"), "allowed 5 to 10000 readings");
+    }
+    if !(r.stuck_tolerance >= 0.0 && r.stuck_tolerance.is_finite()) {
+        v.push(format!("{k}.stuck-tolerance"), "must be zero or more");
+    }
+    if let Some(d) = r.stuck_for {
+        v.range(
+            format!("{k}.stuck-for"),
+            d,
+            Duration::from_secs(1),
+            Duration::from_secs(30 * 86_400),
+        );
     }
     for (name, value) in [
         ("above", r.above),
@@ -379,7 +421,7 @@ fn rule(v: &mut Issues, k: &str, r: &RuleConfig) {
             format!("{k}.clear"),
             format!("{c} is below the limit {b}: for a `below` rule the clear level must be at or above it"),
         ),
-        (None, None, Some(_)) => v.push(format!("{k}.clear"), "only applies to above or below rules"),
+        (None, None, Some(_)) if r.zscore_above.is_none() => v.push(format!("{k}.clear"), "only applies to above, below or zscore-above rules"),
         _ => {}
     }
     if r.rate_above.is_some_and(|x| x <= 0.0) {

@@ -29,6 +29,10 @@ pub enum AlertKind {
     Below,
     RateAbove,
     Stale,
+    #[serde(rename = "zscore")]
+    ZScore,
+    Stuck,
+    Spike,
 }
 
 impl AlertKind {
@@ -38,6 +42,9 @@ impl AlertKind {
             AlertKind::Below => "below",
             AlertKind::RateAbove => "rate-above",
             AlertKind::Stale => "stale",
+            AlertKind::ZScore => "zscore",
+            AlertKind::Stuck => "stuck",
+            AlertKind::Spike => "spike",
         }
     }
 }

@@ -1,10 +1,13 @@
-//! Threshold, rate-of-change and staleness rules with hysteresis and debounce.
+//! Threshold, rate-of-change and staleness rules with hysteresis and debounce, and
+//! the statistical conditions (EWMA z-score, stuck, robust spike) on the same
+//! lifecycle, configured the same way.
 //!
 //! Pure and synchronous: readings and clock ticks go in, alert lifecycle events come
 //! out. Debounce and rate use the readings' own timestamps, so replays and tests are
 //! exact; staleness uses the tick's clock, because silence has no timestamp.
 
 use super::alert::{alert_id, AlertEvent, AlertKind, AlertState};
+use super::stats::{Ewma, Mad, Stuck};
 use crate::config::{RuleConfig, Severity};
 use crate::reading::{Labels, Quality, Reading};
 use crate::sensor_glob::SensorGlob;
@@ -29,6 +32,17 @@ enum Condition {
     Below(f64),
     RateAbove(f64),
     StaleMs(i64),
+    ZScore(f64),
+    StuckMs(i64),
+    Spike(f64),
+}
+
+/// Per rule and sensor: what a statistical condition has learned.
+#[derive(Debug)]
+enum Stat {
+    Ewma(Ewma),
+    Stuck(Stuck),
+    Mad(Mad),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +63,10 @@ struct Rule {
     debounce: Debounce,
     severity: Severity,
     message: Option<String>,
+    ewma_alpha: f64,
+    warmup: u32,
+    stuck_tolerance: f64,
+    spike_window: usize,
 }
 
 impl Rule {
@@ -66,13 +84,20 @@ impl Rule {
             Condition::Below(_) => AlertKind::Below,
             Condition::RateAbove(_) => AlertKind::RateAbove,
             Condition::StaleMs(_) => AlertKind::Stale,
+            Condition::ZScore(_) => AlertKind::ZScore,
+            Condition::StuckMs(_) => AlertKind::Stuck,
+            Condition::Spike(_) => AlertKind::Spike,
         }
     }
 
     fn limit(&self) -> f64 {
         match self.condition {
-            Condition::Above(l) | Condition::Below(l) | Condition::RateAbove(l) => l,
-            Condition::StaleMs(ms) => ms as f64 / 1000.0,
+            Condition::Above(l)
+            | Condition::Below(l)
+            | Condition::RateAbove(l)
+            | Condition::ZScore(l)
+            | Condition::Spike(l) => l,
+            Condition::StaleMs(ms) | Condition::StuckMs(ms) => ms as f64 / 1000.0,
         }
     }
 }
@@ -84,6 +109,7 @@ struct RuleState {
     firing: Option<(String, i64)>,
     prev: Option<(i64, f64)>,
     last_good_ms: Option<i64>,
+    stat: Option<Stat>,
 }
 
 #[derive(Debug)]
@@ -212,17 +238,28 @@ fn entry<'a>(
 }
 
 fn build_rule(c: &RuleConfig) -> Result<Rule, RuleError> {
-    let condition = match (c.above, c.below, c.rate_above, c.stale_after) {
-        (Some(l), _, _, _) => Condition::Above(l),
-        (_, Some(l), _, _) => Condition::Below(l),
-        (_, _, Some(l), _) => Condition::RateAbove(l),
-        (_, _, _, Some(d)) => Condition::StaleMs(d.as_millis() as i64),
-        _ => return Err(RuleError::NoCondition(c.name.clone())),
+    let condition = if let Some(l) = c.above {
+        Condition::Above(l)
+    } else if let Some(l) = c.below {
+        Condition::Below(l)
+    } else if let Some(l) = c.rate_above {
+        Condition::RateAbove(l)
+    } else if let Some(d) = c.stale_after {
+        Condition::StaleMs(d.as_millis() as i64)
+    } else if let Some(k) = c.zscore_above {
+        Condition::ZScore(k)
+    } else if let Some(d) = c.stuck_for {
+        Condition::StuckMs(d.as_millis() as i64)
+    } else if let Some(k) = c.spike_above {
+        Condition::Spike(k)
+    } else {
+        return Err(RuleError::NoCondition(c.name.clone()));
     };
     let clear = match condition {
         Condition::Above(l) | Condition::Below(l) => c.clear.unwrap_or(l),
-        Condition::RateAbove(l) => l,
-        Condition::StaleMs(_) => 0.0,
+        Condition::RateAbove(l) | Condition::Spike(l) => l,
+        Condition::ZScore(k) => c.clear.unwrap_or(k / 2.0),
+        Condition::StaleMs(_) | Condition::StuckMs(_) => 0.0,
     };
     let debounce = match (c.for_duration, c.for_count) {
         (Some(d), _) => Debounce::Millis(d.as_millis() as i64),
@@ -241,6 +278,10 @@ fn build_rule(c: &RuleConfig) -> Result<Rule, RuleError> {
         debounce,
         severity: c.severity,
         message: c.message.clone(),
+        ewma_alpha: c.ewma_alpha,
+        warmup: c.warmup,
+        stuck_tolerance: c.stuck_tolerance,
+        spike_window: c.spike_window,
     })
 }
 
@@ -271,6 +312,38 @@ fn evaluate(
             };
             let rate = (r.value - v0).abs() * 1000.0 / (r.ts_ms - t0) as f64;
             (rate > l, rate <= l, rate)
+        }
+        Condition::ZScore(k) => {
+            let stat = st
+                .stat
+                .get_or_insert_with(|| Stat::Ewma(Ewma::new(rule.ewma_alpha, rule.warmup)));
+            let Stat::Ewma(e) = stat else { return };
+            // The spread learns only from readings that look normal (within the clear level).
+            let Some(z) = e.score_and_learn(r.value, rule.clear) else {
+                return;
+            };
+            (z.abs() > k, z.abs() <= rule.clear, z)
+        }
+        Condition::StuckMs(limit) => {
+            let stat = st.stat.get_or_insert_with(|| Stat::Stuck(Stuck::default()));
+            let Stat::Stuck(s) = stat else { return };
+            let (still_ms, n) = s.observe(r.ts_ms, r.value, rule.stuck_tolerance);
+            // Three readings at least: two equal samples prove nothing.
+            (
+                still_ms >= limit && n >= 3,
+                still_ms == 0,
+                still_ms as f64 / 1000.0,
+            )
+        }
+        Condition::Spike(k) => {
+            let stat = st
+                .stat
+                .get_or_insert_with(|| Stat::Mad(Mad::new(rule.spike_window)));
+            let Stat::Mad(m) = stat else { return };
+            let Some(z) = m.score_and_learn(r.value) else {
+                return;
+            };
+            (z.abs() > k, z.abs() <= k, z)
         }
     };
     if st.firing.is_some() {
@@ -344,6 +417,12 @@ fn resolve(
             num(value),
             rule.name
         ),
+        Condition::ZScore(_) | Condition::Spike(_) => format!(
+            "{sensor} back to its usual level, {} deviations (rule {})",
+            num(value),
+            rule.name
+        ),
+        Condition::StuckMs(_) => format!("{sensor} is moving again (rule {})", rule.name),
         _ => format!("{sensor} back to {}{u} (rule {})", num(value), rule.name),
     };
     event(
@@ -395,6 +474,15 @@ fn default_message(rule: &Rule, sensor: &str, value: f64, unit: &Option<Arc<str>
         Condition::Below(_) => format!("{sensor} at {v}{u} is below {l}{u}"),
         Condition::RateAbove(_) => format!("{sensor} changes {v}{u}/s, faster than {l}{u}/s"),
         Condition::StaleMs(_) => format!("{sensor} sent no good reading for {v} s (limit {l} s)"),
+        Condition::ZScore(_) => format!(
+            "{sensor} is {v} deviations from its recent level (limit {l}): a drift before any limit"
+        ),
+        Condition::StuckMs(_) => {
+            format!("{sensor} has not changed for {v} s (limit {l} s): stuck?")
+        }
+        Condition::Spike(_) => {
+            format!("{sensor} spiked {v} robust deviations from its recent median (limit {l})")
+        }
     }
 }
 

@@ -200,3 +200,132 @@ fn one_hour_above_limit_gives_one_event() {
         1
     );
 }
+
+/// Noise around `level`: deterministic (seeded) uniform ±1, one reading a second.
+fn noisy(from_s: i64, to_s: i64, level: impl Fn(i64) -> f64) -> Vec<(i64, f64)> {
+    let mut rng = fastrand::Rng::with_seed(42);
+    (from_s..to_s)
+        .map(|t| (t, level(t) + (rng.f64() * 2.0 - 1.0)))
+        .collect()
+}
+
+const STATS: &str = r#"
+[[rules]]
+name = "drift"
+sensors = ["m/*"]
+zscore-above = 6.0
+ewma-alpha = 0.02
+warmup = 60
+for-count = 3
+
+[[rules]]
+name = "stuck"
+sensors = ["m/*"]
+stuck-for = "30s"
+stuck-tolerance = 0.001
+
+[[rules]]
+name = "spike"
+sensors = ["m/*"]
+spike-above = 8.0
+spike-window = 31
+"#;
+
+fn by_rule(r: &mut ThresholdRules, series: &[(i64, f64)]) -> Vec<(String, AlertState, i64)> {
+    let mut out = Vec::new();
+    for &(t, v) in series {
+        r.on_reading(&Reading::new("m/a", t * 1000, v), &mut out);
+    }
+    out.iter()
+        .map(|e| (e.rule.to_string(), e.state, e.event_ms / 1000))
+        .collect()
+}
+
+#[test]
+fn noise_alone_raises_nothing() {
+    let mut r = rules(STATS);
+    let got = by_rule(&mut r, &noisy(0, 3600, |_| 50.0));
+    assert!(got.is_empty(), "{got:?}");
+}
+
+#[test]
+fn a_step_fires_the_zscore_after_its_debounce_and_resolves_once_learned() {
+    let mut r = rules(STATS);
+    let got = by_rule(
+        &mut r,
+        &noisy(0, 900, |t| if t < 300 { 50.0 } else { 60.0 }),
+    );
+    let drift: Vec<_> = got.iter().filter(|(n, ..)| n == "drift").collect();
+    // Three readings past the step (for-count = 3), then resolved once the EWMA has
+    // moved to the new level (|z| back under 3).
+    assert_eq!(drift[0].1, AlertState::Firing);
+    assert_eq!(drift[0].2, 302, "{drift:?}");
+    assert_eq!(drift[1].1, AlertState::Resolved);
+    assert!((320..600).contains(&drift[1].2), "{drift:?}");
+    assert_eq!(drift.len(), 2, "one lifecycle: {drift:?}");
+    // A ten-unit step in ±1 noise is no spike after the first few readings: the
+    // spike rule fires at the step and clears as the window fills with the new level.
+    assert!(
+        got.iter()
+            .all(|(n, _, t)| n != "spike" || (300..320).contains(t)),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_slow_ramp_is_caught_by_the_zscore_before_it_is_large() {
+    let mut r = rules(STATS);
+    // +0.2 per second from t = 600 (a bearing heating up): a threshold 15 above
+    // normal would fire 75 s into the ramp.
+    let got = by_rule(
+        &mut r,
+        &noisy(0, 1500, |t| 50.0 + 0.2 * (t - 600).max(0) as f64),
+    );
+    let fired = got
+        .iter()
+        .find(|(n, s, _)| n == "drift" && *s == AlertState::Firing)
+        .unwrap_or_else(|| panic!("{got:?}"));
+    let rise = 0.2 * (fired.2 - 600) as f64;
+    assert!(
+        fired.2 > 600 && rise < 15.0,
+        "fired at {} s, {rise} above normal",
+        fired.2
+    );
+}
+
+#[test]
+fn a_stuck_sensor_fires_after_the_window_and_resolves_when_it_moves() {
+    let mut r = rules(STATS);
+    let mut series = noisy(0, 100, |_| 50.0);
+    series.extend((100..200).map(|t| (t, 49.5)));
+    series.extend(noisy(200, 260, |_| 50.0));
+    let got: Vec<_> = by_rule(&mut r, &series)
+        .into_iter()
+        .filter(|(n, ..)| n == "stuck")
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("stuck".into(), AlertState::Firing, 130),
+            ("stuck".into(), AlertState::Resolved, 200)
+        ]
+    );
+}
+
+#[test]
+fn a_single_spike_fires_and_resolves_on_the_next_reading() {
+    let mut r = rules(STATS);
+    let mut series = noisy(0, 100, |_| 50.0);
+    series[70].1 = 80.0;
+    let got: Vec<_> = by_rule(&mut r, &series)
+        .into_iter()
+        .filter(|(n, ..)| n == "spike")
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("spike".into(), AlertState::Firing, 70),
+            ("spike".into(), AlertState::Resolved, 71)
+        ]
+    );
+}
