@@ -81,6 +81,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score the rule sets against a labelled simulator run (faults with ground
+    /// truth), faster than real time: precision, recall, F1, delay, false alerts.
+    Eval {
+        /// Simulated hours.
+        #[arg(long, default_value_t = 24.0)]
+        hours: f64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 2)]
+        lines: u32,
+        #[arg(long, default_value_t = 3)]
+        machines_per_line: u32,
+        /// Injected faults per machine-hour.
+        #[arg(long, default_value_t = 2.0)]
+        fault_rate: f64,
+        /// Mean fault length.
+        #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+        fault_duration: std::time::Duration,
+    },
     /// Publish a simulated plant to an MQTT broker, or serve it as a Modbus TCP slave
     /// (register map: config/modbus-sim.toml), for trials, tests and benches.
     Simulate {
@@ -258,6 +277,31 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 }
             };
             print!("{}", commands::status::run(&url, token.as_deref(), json)?);
+            Ok(())
+        }
+        Command::Eval {
+            hours,
+            seed,
+            lines,
+            machines_per_line,
+            fault_rate,
+            fault_duration,
+        } => {
+            if !(hours > 0.0 && hours <= 24.0 * 365.0) {
+                return Err(CommandError::Usage(
+                    "--hours must be above 0 (e.g. 24)".into(),
+                ));
+            }
+            let args = commands::eval::EvalArgs {
+                hours,
+                seed,
+                lines,
+                machines_per_line,
+                fault_rate,
+                fault_duration,
+            };
+            let results = commands::eval::run(&args)?;
+            print!("{}", commands::eval::table(&args, &results));
             Ok(())
         }
         Command::Simulate {

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod demo;
+pub mod eval;
 pub mod modbus_sim;
 pub mod simulate;
 pub mod status;

@@ -1,6 +1,7 @@
 //! Detectors: everything that turns readings into alert lifecycle events.
 
 pub mod alert;
+pub mod score;
 pub mod stats;
 pub mod threshold;
 

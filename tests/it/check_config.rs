@@ -22,6 +22,8 @@ fn shipped_configs_pass() {
         "config/edgewatch.toml",
         "config/demo.toml",
         "config/sinks-example.toml",
+        "config/modbus-sim.toml",
+        "config/eval-statistical.toml",
     ] {
         let (code, stdout, stderr) =
             check(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f));
