@@ -327,23 +327,11 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             };
             if let Some(addr) = modbus_tcp {
                 return runtime().block_on(async {
-                    let shutdown = CancellationToken::new();
-                    let trigger = shutdown.clone();
-                    tokio::spawn(async move {
-                        edgewatch::daemon::shutdown_signal().await;
-                        trigger.cancel();
-                    });
-                    commands::modbus_sim::serve(&addr, plant, shutdown, None).await
+                    commands::modbus_sim::serve(&addr, plant, cancel_on_signal(), None).await
                 });
             }
             let mqtt = mqtt.unwrap_or_default();
             let sent = runtime().block_on(async {
-                let shutdown = CancellationToken::new();
-                let trigger = shutdown.clone();
-                tokio::spawn(async move {
-                    edgewatch::daemon::shutdown_signal().await;
-                    trigger.cancel();
-                });
                 commands::simulate::run(
                     commands::simulate::SimulateArgs {
                         mqtt,
@@ -352,7 +340,7 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                         qos,
                         plant,
                     },
-                    shutdown,
+                    cancel_on_signal(),
                 )
                 .await
             })?;
@@ -360,4 +348,15 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             Ok(())
         }
     }
+}
+
+/// A token cancelled on SIGINT or SIGTERM; call inside the runtime.
+fn cancel_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        edgewatch::daemon::shutdown_signal().await;
+        trigger.cancel();
+    });
+    token
 }

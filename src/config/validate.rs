@@ -177,39 +177,60 @@ fn aggregate(v: &mut Issues, a: &AggregateConfig) {
     );
 }
 
-fn mqtt(v: &mut Issues, k: &str, m: &MqttSourceConfig) {
-    if m.host.trim().is_empty() {
+/// What an MQTT source and an MQTT sink share: where to connect and how to log in.
+pub(super) fn mqtt_connection(
+    v: &mut Issues,
+    k: &str,
+    host: &str,
+    port: u16,
+    keep_alive: Duration,
+    password_twice: bool,
+    tls: Option<&TlsConfig>,
+) {
+    if host.trim().is_empty() {
         v.push(format!("{k}.host"), "must not be empty");
     }
-    if m.port == 0 {
+    if port == 0 {
         v.push(format!("{k}.port"), "must be 1 to 65535");
     }
     // rumqttc panics on a keep-alive under one second; refuse it here instead.
     v.range(
         format!("{k}.keep-alive"),
-        m.keep_alive,
+        keep_alive,
         Duration::from_secs(1),
         Duration::from_secs(65_535),
     );
-    if m.reconnect_min.is_zero() || m.reconnect_min > m.reconnect_max {
-        v.push(
-            format!("{k}.reconnect-min"),
-            "must be above zero and not above reconnect-max",
-        );
-    }
-    if m.password.is_some() && m.password_file.is_some() {
+    if password_twice {
         v.push(
             format!("{k}.password-file"),
             "set password or password-file, not both",
         );
     }
-    if let Some(tls) = &m.tls {
+    if let Some(tls) = tls {
         if tls.cert_file.is_some() != tls.key_file.is_some() {
             v.push(
                 format!("{k}.tls"),
                 "cert-file and key-file go together for mutual TLS: set both or neither",
             );
         }
+    }
+}
+
+fn mqtt(v: &mut Issues, k: &str, m: &MqttSourceConfig) {
+    mqtt_connection(
+        v,
+        k,
+        &m.host,
+        m.port,
+        m.keep_alive,
+        m.password.is_some() && m.password_file.is_some(),
+        m.tls.as_ref(),
+    );
+    if m.reconnect_min.is_zero() || m.reconnect_min > m.reconnect_max {
+        v.push(
+            format!("{k}.reconnect-min"),
+            "must be above zero and not above reconnect-max",
+        );
     }
     if m.max_depth == 0 || m.max_depth > 128 {
         v.push(format!("{k}.max-depth"), "allowed 1 to 128");

@@ -1,7 +1,7 @@
 //! Validation of `[sinks]`: names, URLs against the allow-list, topic templates,
 //! budgets and retry settings.
 
-use super::validate::{unique_name, Issues};
+use super::validate::{mqtt_connection, unique_name, Issues};
 use super::*;
 use crate::sensor_glob;
 use std::collections::HashSet;
@@ -63,32 +63,15 @@ pub(super) fn sinks(v: &mut Issues, s: &SinksConfig) {
 }
 
 fn mqtt(v: &mut Issues, k: &str, m: &MqttSinkConfig) {
-    if m.host.trim().is_empty() {
-        v.push(format!("{k}.host"), "must not be empty");
-    }
-    if m.port == 0 {
-        v.push(format!("{k}.port"), "must be 1 to 65535");
-    }
-    v.range(
-        format!("{k}.keep-alive"),
+    mqtt_connection(
+        v,
+        k,
+        &m.host,
+        m.port,
         m.keep_alive,
-        Duration::from_secs(1),
-        Duration::from_secs(65_535),
+        m.password.is_some() && m.password_file.is_some(),
+        m.tls.as_ref(),
     );
-    if m.password.is_some() && m.password_file.is_some() {
-        v.push(
-            format!("{k}.password-file"),
-            "set password or password-file, not both",
-        );
-    }
-    if let Some(tls) = &m.tls {
-        if tls.cert_file.is_some() != tls.key_file.is_some() {
-            v.push(
-                format!("{k}.tls"),
-                "cert-file and key-file go together for mutual TLS: set both or neither",
-            );
-        }
-    }
     topic(
         v,
         &format!("{k}.alert-topic"),
