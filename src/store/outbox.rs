@@ -104,7 +104,26 @@ impl Outboxes {
             need_labels,
         };
         o.reload(conn)?;
+        o.warn_orphans(conn)?;
         Ok(o)
+    }
+
+    /// Queued items of sinks that are no longer configured stay (the sink may come
+    /// back under the same name) but are said once at start, with how to drop them.
+    fn warn_orphans(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut st = conn.prepare("SELECT sink, count(*) FROM outbox GROUP BY sink")?;
+        let queued: Vec<(String, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (sink, items) in queued {
+            if !self.sinks.iter().any(|(s, _)| *s.name == *sink) {
+                tracing::warn!(
+                    sink = %sink, items,
+                    "outbox of a sink that is no longer configured: its items are kept; add the sink back to send them, or drop them with `sqlite3 STATE_DIR/edgewatch.db \"DELETE FROM outbox WHERE sink = '{sink}'\"`"
+                );
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn is_empty(&self) -> bool {

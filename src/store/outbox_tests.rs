@@ -209,3 +209,32 @@ async fn budget_drops_oldest_aggregates_then_alerts_per_policy_and_never_leased_
     assert!(drop.metrics.queue_bytes.get() as u64 <= budget);
     w.join().unwrap();
 }
+
+#[tokio::test]
+async fn a_removed_sink_keeps_its_queue_for_when_it_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = writer(
+        dir.path(),
+        vec![spec("old", Route::all(), 1 << 20, AlertsWhenFull::Keep)],
+    );
+    send(&w, vec![alert(1, Severity::Critical)], vec![aggregate(2)]).await;
+    w.join().unwrap();
+    // Started without it: nothing of its queue is touched.
+    let w = writer(
+        dir.path(),
+        vec![spec("new", Route::all(), 1 << 20, AlertsWhenFull::Keep)],
+    );
+    send(&w, vec![alert(3, Severity::Critical)], vec![]).await;
+    w.join().unwrap();
+    let w = writer(
+        dir.path(),
+        vec![spec("old", Route::all(), 1 << 20, AlertsWhenFull::Keep)],
+    );
+    let seqs: Vec<u64> = lease(&w, "old", 0, 10)
+        .await
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2]);
+    w.join().unwrap();
+}
