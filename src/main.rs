@@ -205,7 +205,7 @@ fn check_config(config: &std::path::Path) -> Result<(), CommandError> {
         c.sources.modbus.len(),
         c.sources.simulator.len(),
         c.rules.len(),
-        c.sinks.routes().count()
+        c.sinks.count()
     );
     Ok(())
 }

@@ -56,6 +56,24 @@ impl Histo {
         }
     }
 
+    /// Prometheus summary samples in seconds; `labels` is `k="v",...` or empty.
+    fn write(&self, o: &mut String, name: &str, labels: &str) {
+        let (n, p50, p90, p99, max) = self.summary();
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
+            let _ = writeln!(
+                o,
+                "{name}{{{labels}{sep}quantile=\"{q}\"}} {}",
+                v as f64 / 1e6
+            );
+        }
+        if labels.is_empty() {
+            let _ = writeln!(o, "{name}_count {n}");
+        } else {
+            let _ = writeln!(o, "{name}_count{{{labels}}} {n}");
+        }
+    }
+
     /// (count, p50, p90, p99, max) in microseconds.
     pub fn summary(&self) -> (u64, u64, u64, u64, u64) {
         match self.0.lock() {
@@ -374,12 +392,8 @@ impl Metrics {
                 &self.alert_latency_us,
             ),
         ] {
-            let (n, p50, p90, p99, max) = h.summary();
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} summary");
-            for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
-                let _ = writeln!(o, "{name}{{quantile=\"{q}\"}} {}", v as f64 / 1e6);
-            }
-            let _ = writeln!(o, "{name}_count {n}");
+            h.write(&mut o, name, "");
         }
         let sources = self.sources();
         if !sources.is_empty() {
@@ -535,16 +549,8 @@ fn render_sinks(o: &mut String, sinks: &[Arc<SinkMetrics>]) {
         "# HELP {name} From send to upstream acknowledgement.\n# TYPE {name} summary"
     );
     for s in sinks {
-        let (n, p50, p90, p99, max) = s.send_latency_us.summary();
-        for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
-            let _ = writeln!(
-                o,
-                "{name}{{sink=\"{}\",quantile=\"{q}\"}} {}",
-                s.name,
-                v as f64 / 1e6
-            );
-        }
-        let _ = writeln!(o, "{name}_count{{sink=\"{}\"}} {n}", s.name);
+        s.send_latency_us
+            .write(o, name, &format!("sink=\"{}\"", s.name));
     }
 }
 
@@ -596,36 +602,24 @@ fn render_devices(o: &mut String, devices: &[Arc<DeviceMetrics>]) {
             );
         }
     }
-    for (name, help, get) in [
+    type Pick = fn(&DeviceMetrics) -> &Histo;
+    let summaries: [(&str, &str, Pick); 2] = [
         (
             "edgewatch_modbus_poll_latency_seconds",
             "Time to read all of a device's points.",
-            (|d: &DeviceMetrics| d.poll_latency_us.summary())
-                as fn(&DeviceMetrics) -> (u64, u64, u64, u64, u64),
+            |d| &d.poll_latency_us,
         ),
         (
             "edgewatch_modbus_schedule_lag_seconds",
             "How late polls start after they are due.",
-            |d: &DeviceMetrics| d.schedule_lag_us.summary(),
+            |d| &d.schedule_lag_us,
         ),
-    ] {
+    ];
+    for (name, help, pick) in summaries {
         let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} summary");
         for d in devices {
-            let (n, p50, p90, p99, max) = get(d);
-            for (q, v) in [("0.5", p50), ("0.9", p90), ("0.99", p99), ("1", max)] {
-                let _ = writeln!(
-                    o,
-                    "{name}{{source=\"{}\",device=\"{}\",quantile=\"{q}\"}} {}",
-                    d.source,
-                    d.device,
-                    v as f64 / 1e6
-                );
-            }
-            let _ = writeln!(
-                o,
-                "{name}_count{{source=\"{}\",device=\"{}\"}} {n}",
-                d.source, d.device
-            );
+            let labels = format!("source=\"{}\",device=\"{}\"", d.source, d.device);
+            pick(d).write(o, name, &labels);
         }
     }
 }

@@ -26,25 +26,8 @@ pub struct SinksConfig {
 }
 
 impl SinksConfig {
-    /// Name and route of every sink, in config order.
-    pub fn routes(&self) -> impl Iterator<Item = (&str, RouteConfig, &OutboxConfig)> {
-        let mqtt = self
-            .mqtt
-            .iter()
-            .map(|s| (s.name.as_str(), s.route.clone(), &s.outbox));
-        let web = self.webhook.iter().map(|s| {
-            let mut r = s.route.clone();
-            if r.events.is_none() && s.preset.is_chat() {
-                // A chat channel wants alerts, not a message per aggregate window.
-                r.events = Some(vec![EventKind::Alerts]);
-            }
-            (s.name.as_str(), r, &s.outbox)
-        });
-        let file = self
-            .file
-            .iter()
-            .map(|s| (s.name.as_str(), s.route.clone(), &s.outbox));
-        mqtt.chain(web).chain(file)
+    pub fn count(&self) -> usize {
+        self.mqtt.len() + self.webhook.len() + self.file.len()
     }
 }
 
@@ -281,6 +264,18 @@ pub struct WebhookSinkConfig {
     pub route: RouteConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
+}
+
+impl WebhookSinkConfig {
+    /// The route as configured; chat presets default to alerts only, since a chat
+    /// channel wants alerts, not a message per aggregate window.
+    pub fn effective_route(&self) -> RouteConfig {
+        let mut r = self.route.clone();
+        if r.events.is_none() && self.preset.is_chat() {
+            r.events = Some(vec![EventKind::Alerts]);
+        }
+        r
+    }
 }
 
 fn default_http_timeout() -> Duration {

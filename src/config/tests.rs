@@ -162,6 +162,6 @@ fn chat_presets_receive_alerts_only_unless_told_otherwise() {
         "[sinks]\nallowed-hosts = [\"h\"]\n[[sinks.webhook]]\nname = \"s\"\nurl = \"https://h/x\"\npreset = \"slack\"\n",
     )
     .unwrap();
-    let (_, route, _) = c.sinks.routes().next().unwrap();
+    let route = c.sinks.webhook[0].effective_route();
     assert_eq!(route.events, Some(vec![EventKind::Alerts]));
 }

@@ -15,7 +15,7 @@ pub mod webhook;
 
 pub use route::Route;
 
-use crate::config::{Config, OutboxConfig};
+use crate::config::{Config, OutboxConfig, RouteConfig};
 use crate::metrics::{Metrics, SinkMetrics};
 use crate::store::{OutboxRow, OutboxSpec, WriteOp};
 use std::sync::Arc;
@@ -100,57 +100,43 @@ impl Sink {
     /// Builds every sink (reads secrets and TLS files; no network yet). Sinks get
     /// their writer line later, in [`Sink::run`].
     pub fn build_all(config: &Config, metrics: &Metrics) -> Result<Built, SinkError> {
-        let mut built = Built {
-            sinks: Vec::new(),
-            outboxes: Vec::new(),
-        };
         let gateway: Arc<str> = config.gateway.id.as_str().into();
-        let sinks = &config.sinks;
-        let kinds = sinks
-            .mqtt
-            .iter()
-            .map(|_| "mqtt")
-            .chain(sinks.webhook.iter().map(|_| "webhook"))
-            .chain(sinks.file.iter().map(|_| "file"));
-        let mut handles = Vec::new();
-        for ((name, route, outbox), kind) in sinks.routes().zip(kinds) {
+        let mut outboxes = Vec::new();
+        // Each sink's outbox: the spec the store writer fills, the handle the sink reads.
+        let mut outbox = |name: &str, route: &RouteConfig, outbox: &OutboxConfig, kind| {
             let m = metrics.sink(name, kind);
             let (tx, rx) = watch::channel(0);
-            built.outboxes.push(Arc::new(OutboxSpec {
+            outboxes.push(Arc::new(OutboxSpec {
                 name: name.into(),
-                route: Route::new(&route).map_err(|e| SinkError::setup(name, e))?,
+                route: Route::new(route).map_err(|e| SinkError::setup(name, e))?,
                 max_bytes: outbox.max_size.as_u64(),
                 max_age_ms: outbox.max_age.as_millis() as i64,
                 alerts_when_full: outbox.alerts_when_full,
                 metrics: m.clone(),
                 enqueued: tx,
             }));
-            handles.push(PendingHandle {
+            Ok::<_, SinkError>(PendingHandle {
                 name: name.into(),
                 gateway: gateway.clone(),
                 outbox: outbox.clone(),
                 metrics: m,
                 enqueued: rx,
-            });
+            })
+        };
+        let mut sinks = Vec::new();
+        for c in &config.sinks.mqtt {
+            let h = outbox(&c.name, &c.route, &c.outbox, "mqtt")?;
+            sinks.push(Sink::Mqtt(Box::new(mqtt::MqttSink::build(c, h)?)));
         }
-        let mut handles = handles.into_iter();
-        for c in &sinks.mqtt {
-            let h = handles.next().expect("one handle per sink");
-            built
-                .sinks
-                .push(Sink::Mqtt(Box::new(mqtt::MqttSink::build(c, h)?)));
+        for c in &config.sinks.webhook {
+            let h = outbox(&c.name, &c.effective_route(), &c.outbox, "webhook")?;
+            sinks.push(Sink::Webhook(Box::new(webhook::WebhookSink::build(c, h)?)));
         }
-        for c in &sinks.webhook {
-            let h = handles.next().expect("one handle per sink");
-            built
-                .sinks
-                .push(Sink::Webhook(Box::new(webhook::WebhookSink::build(c, h)?)));
+        for c in &config.sinks.file {
+            let h = outbox(&c.name, &c.route, &c.outbox, "file")?;
+            sinks.push(Sink::File(file::FileSink::build(c, h)));
         }
-        for c in &sinks.file {
-            let h = handles.next().expect("one handle per sink");
-            built.sinks.push(Sink::File(file::FileSink::build(c, h)));
-        }
-        Ok(built)
+        Ok(Built { sinks, outboxes })
     }
 
     pub fn name(&self) -> &str {

@@ -3,7 +3,7 @@
 //! sink. Each test compares what the receiver got with what the gateway stored.
 
 use crate::support::{free_port, slow_proxy, sql, sql_count, wait_until, Broker, Daemon, Peer};
-use crate::tls::{make_pki, tls_broker};
+use crate::tls::{client_tls_args, make_pki, tls_broker};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -308,12 +308,7 @@ fn mqtt_uplink_over_mutual_tls_delivers_every_alert_as_rendered() {
             "edge/test/alerts/warning",
         ])
         .args(["-C", "1", "-W", "10", "-F", "%r %p"])
-        .arg("--cafile")
-        .arg(pki.path().join("ca.pem"))
-        .arg("--cert")
-        .arg(pki.path().join("client.pem"))
-        .arg("--key")
-        .arg(pki.path().join("client.key"))
+        .args(client_tls_args(pki.path()))
         .output()
         .unwrap();
     let late = String::from_utf8_lossy(&late.stdout);

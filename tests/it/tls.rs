@@ -93,6 +93,18 @@ pub fn make_pki(dir: &Path) {
     self_signed_ca(dir, "other", "stranger CA");
 }
 
+/// mosquitto_pub/mosquitto_sub options for the test CA and client certificate.
+pub fn client_tls_args(pki: &Path) -> [std::ffi::OsString; 6] {
+    [
+        "--cafile".into(),
+        pki.join("ca.pem").into(),
+        "--cert".into(),
+        pki.join("client.pem").into(),
+        "--key".into(),
+        pki.join("client.key").into(),
+    ]
+}
+
 /// Mosquitto with a TLS listener; `require_certificate` makes it mutual TLS.
 pub fn tls_broker(pki: &Path, require_certificate: bool) -> Broker {
     let p = pki.to_owned();
@@ -133,12 +145,7 @@ fn mutual_tls_to_mosquitto() {
             "tls/a",
         ])
         .args(["-m", r#"{"sensor_id":"tls-sensor","value":42}"#])
-        .arg("--cafile")
-        .arg(pki.path().join("ca.pem"))
-        .arg("--cert")
-        .arg(pki.path().join("client.pem"))
-        .arg("--key")
-        .arg(pki.path().join("client.key"))
+        .args(client_tls_args(pki.path()))
         .status()
         .unwrap();
     assert!(status.success());

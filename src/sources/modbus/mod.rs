@@ -197,14 +197,6 @@ impl ModbusSource {
         &self.name
     }
 
-    /// The requests each device's points are coalesced into (for tests and `--help`).
-    pub fn requests_per_poll(&self) -> Vec<(String, usize)> {
-        self.devices
-            .iter()
-            .map(|d| (d.name.clone(), d.reads.len()))
-            .collect()
-    }
-
     pub async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
         'connect: while !shutdown.is_cancelled() {
             let mut ctx = match self.connect().await {
