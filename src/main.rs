@@ -106,10 +106,17 @@ enum Command {
         /// Broker address HOST:PORT.
         #[arg(
             long,
-            required_unless_present = "modbus_tcp",
-            conflicts_with = "modbus_tcp"
+            required_unless_present_any = ["modbus_tcp", "csv"],
+            conflicts_with_all = ["modbus_tcp", "csv"]
         )]
         mqtt: Option<String>,
+        /// Write the plant as CSV to this file (`-` for stdout), faster than real
+        /// time, one sample per sensor per second; see --hours.
+        #[arg(long, conflicts_with = "modbus_tcp")]
+        csv: Option<std::path::PathBuf>,
+        /// CSV: simulated hours.
+        #[arg(long, default_value_t = 1.0, requires = "csv")]
+        hours: f64,
         /// Serve Modbus TCP on HOST:PORT: machine N is unit id N.
         #[arg(long)]
         modbus_tcp: Option<String>,
@@ -300,13 +307,18 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 fault_rate,
                 fault_duration,
             };
-            let results = commands::eval::run(&args)?;
+            let (results, onnx_missing) = commands::eval::run(&args)?;
             print!("{}", commands::eval::table(&args, &results));
+            if let Some(why) = onnx_missing {
+                eprintln!("{why}");
+            }
             Ok(())
         }
         Command::Simulate {
             mqtt,
             modbus_tcp,
+            csv,
+            hours,
             interval,
             rate,
             count,
@@ -325,6 +337,9 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 interval,
                 ..Default::default()
             };
+            if let Some(path) = csv {
+                return write_simulated_csv(&plant, hours, &path);
+            }
             if let Some(addr) = modbus_tcp {
                 return runtime().block_on(async {
                     commands::modbus_sim::serve(&addr, plant, cancel_on_signal(), None).await
@@ -348,6 +363,23 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             Ok(())
         }
     }
+}
+
+fn write_simulated_csv(
+    plant: &SimulatorConfig,
+    hours: f64,
+    path: &std::path::Path,
+) -> Result<(), CommandError> {
+    let io = |e: std::io::Error| CommandError::Usage(format!("--csv {}: {e}", path.display()));
+    let rows = if path == std::path::Path::new("-") {
+        commands::simulate::write_csv(plant, hours, &mut std::io::stdout().lock()).map_err(io)?
+    } else {
+        let file = std::fs::File::create(path).map_err(io)?;
+        let mut out = std::io::BufWriter::new(file);
+        commands::simulate::write_csv(plant, hours, &mut out).map_err(io)?
+    };
+    eprintln!("wrote {rows} readings");
+    Ok(())
 }
 
 /// A token cancelled on SIGINT or SIGTERM; call inside the runtime.

@@ -35,6 +35,9 @@ impl Gauge {
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
+    pub fn add(&self, d: i64) {
+        self.0.fetch_add(d, Ordering::Relaxed);
+    }
 }
 
 /// Latency in microseconds, 1 µs to 1 h at 3 significant digits.
@@ -200,6 +203,15 @@ pub struct Metrics {
     pub last_commit_ms: Gauge,
     pub commit_latency_us: Histo,
     pub alert_latency_us: Histo,
+    /// ONNX anomaly models: windows scored and dropped (inference queue full),
+    /// failed runs, model runs, windows waiting, time per run.
+    pub anomaly_windows_scored: Counter,
+    pub anomaly_windows_dropped: Counter,
+    pub inference_errors: Counter,
+    pub inference_batches: Counter,
+    pub inference_queue: Gauge,
+    pub anomaly_models_loaded: Gauge,
+    pub inference_latency_us: Histo,
 }
 
 impl Default for Metrics {
@@ -227,6 +239,13 @@ impl Default for Metrics {
             last_commit_ms: Gauge::default(),
             commit_latency_us: Histo::default(),
             alert_latency_us: Histo::default(),
+            anomaly_windows_scored: Counter::default(),
+            anomaly_windows_dropped: Counter::default(),
+            inference_errors: Counter::default(),
+            inference_batches: Counter::default(),
+            inference_queue: Gauge::default(),
+            anomaly_models_loaded: Gauge::default(),
+            inference_latency_us: Histo::default(),
         }
     }
 }
@@ -374,6 +393,42 @@ impl Metrics {
             "Aggregate windows in progress.",
             self.open_windows.get(),
         );
+        for (name, help, v) in [
+            (
+                "edgewatch_anomaly_windows_scored_total",
+                "Windows scored by ONNX anomaly models.",
+                self.anomaly_windows_scored.get(),
+            ),
+            (
+                "edgewatch_anomaly_windows_dropped_total",
+                "Windows dropped because the inference queue was full (readings are never dropped).",
+                self.anomaly_windows_dropped.get(),
+            ),
+            (
+                "edgewatch_inference_errors_total",
+                "Failed ONNX model runs.",
+                self.inference_errors.get(),
+            ),
+            (
+                "edgewatch_inference_batches_total",
+                "ONNX model runs (each scores a batch of windows).",
+                self.inference_batches.get(),
+            ),
+        ] {
+            counter(&mut o, name, help, v);
+        }
+        gauge(
+            &mut o,
+            "edgewatch_anomaly_models_loaded",
+            "ONNX anomaly models loaded and running.",
+            self.anomaly_models_loaded.get(),
+        );
+        gauge(
+            &mut o,
+            "edgewatch_inference_queue_depth",
+            "Windows waiting for inference.",
+            self.inference_queue.get(),
+        );
         gauge(
             &mut o,
             "edgewatch_uptime_seconds",
@@ -390,6 +445,11 @@ impl Metrics {
                 "edgewatch_reading_to_alert_latency_seconds",
                 "From receiving a reading to its alert being committed.",
                 &self.alert_latency_us,
+            ),
+            (
+                "edgewatch_inference_latency_seconds",
+                "Time of one ONNX model run (a batch of windows).",
+                &self.inference_latency_us,
             ),
         ] {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} summary");

@@ -5,6 +5,8 @@
 
 use crate::aggregate::{Added, Aggregator};
 use crate::config::Config;
+use crate::detect::anomaly::{AnomalyModels, Scored, WindowJob};
+use crate::detect::inference::Inference;
 use crate::detect::{AlertEvent, AlertKind, AlertState, ThresholdRules};
 use crate::metrics::Metrics;
 use crate::reading::{now_ms, Labels};
@@ -27,6 +29,11 @@ pub enum PipelineError {
 
 pub struct Pipeline {
     rules: ThresholdRules,
+    anomaly: AnomalyModels,
+    /// Where windows are scored; `None` without anomaly models (or their runtime).
+    inference: Option<Inference>,
+    scores: Option<mpsc::Receiver<Vec<Scored>>>,
+    jobs: Vec<WindowJob>,
     aggregator: Aggregator,
     metrics: Arc<Metrics>,
     /// Alert events for live viewers (the demo); lagging viewers lose events, the
@@ -36,9 +43,24 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Builds detectors and the aggregator. Anomaly models that cannot load (no
+    /// runtime library, a damaged file) are logged as one error each and left out:
+    /// the rest of the daemon runs without them.
     pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<Self, PipelineError> {
+        let (anomaly, inference, scores) = match start_anomaly(config, &metrics) {
+            Ok(Some((a, i, s))) => (a, Some(i), Some(s)),
+            Ok(None) => (AnomalyModels::default(), None, None),
+            Err(e) => {
+                tracing::error!("anomaly models disabled: {e}");
+                (AnomalyModels::default(), None, None)
+            }
+        };
         Ok(Pipeline {
             rules: ThresholdRules::new(&config.rules)?,
+            anomaly,
+            inference,
+            scores,
+            jobs: Vec::new(),
             aggregator: Aggregator::new(
                 config.aggregate.window.as_millis() as i64,
                 config.aggregate.lateness.as_millis() as i64,
@@ -92,6 +114,9 @@ impl Pipeline {
             if self
                 .rules
                 .restore_firing(&a.rule, &sensor, &labels, a.id.clone(), a.fired_ms)
+                || self
+                    .anomaly
+                    .restore_firing(&a.rule, &sensor, a.id.clone(), a.fired_ms)
             {
                 firing += 1;
             } else {
@@ -111,8 +136,14 @@ impl Pipeline {
         let first_alert = out.alerts.len();
         for r in &b.readings {
             self.rules.on_reading(r, &mut out.alerts);
+            self.anomaly.on_reading(r, &mut self.jobs);
             if self.aggregator.add(r) == Added::Late {
                 self.metrics.late_readings.inc();
+            }
+        }
+        if let Some(inference) = &self.inference {
+            for job in self.jobs.drain(..) {
+                inference.submit(job);
             }
         }
         self.metrics.readings_in.add(b.readings.len() as u64);
@@ -145,6 +176,13 @@ impl Pipeline {
         self.publish(&out.alerts[first_alert..]);
     }
 
+    /// Scores back from inference: the anomaly alert lifecycle.
+    pub fn scored(&mut self, scores: &[Scored], out: &mut WriteBatch) {
+        let first_alert = out.alerts.len();
+        self.anomaly.on_scores(scores, &mut out.alerts);
+        self.publish(&out.alerts[first_alert..]);
+    }
+
     fn publish(&self, events: &[AlertEvent]) {
         for e in events {
             match e.state {
@@ -156,7 +194,7 @@ impl Pipeline {
         if !events.is_empty() {
             self.metrics
                 .alerts_firing
-                .set(self.rules.firing_count() as i64);
+                .set((self.rules.firing_count() + self.anomaly.firing_count()) as i64);
         }
     }
 
@@ -171,6 +209,7 @@ impl Pipeline {
             self.prune_interval,
         );
         let mut rate = RateMeter::new(&self.metrics);
+        let mut scores = self.scores.take();
         loop {
             let mut batch = WriteBatch::default();
             // Clock duties first: they are ready once a second and must not starve
@@ -189,6 +228,7 @@ impl Pipeline {
                     }
                     continue;
                 }
+                Some(s) = recv_scores(&mut scores) => self.scored(&s, &mut batch),
                 b = rx.recv() => {
                     let Some(b) = b else { break };
                     self.process(b, &mut batch);
@@ -211,6 +251,41 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// Scores from inference, or never without anomaly models.
+async fn recv_scores(rx: &mut Option<mpsc::Receiver<Vec<Scored>>>) -> Option<Vec<Scored>> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+type AnomalyParts = (AnomalyModels, Inference, mpsc::Receiver<Vec<Scored>>);
+
+/// Loads the config's anomaly models and starts their inference thread.
+fn start_anomaly(config: &Config, metrics: &Arc<Metrics>) -> Result<Option<AnomalyParts>, String> {
+    if config.anomaly_models.is_empty() {
+        return Ok(None);
+    }
+    let loaded = crate::detect::anomaly_load::load(config).map_err(|e| e.to_string())?;
+    let count = loaded.models.len();
+    let (tx, rx) = mpsc::channel(64);
+    let inference = Inference::start(
+        loaded.models,
+        config.onnx.queue,
+        config.onnx.max_batch,
+        tx,
+        metrics.clone(),
+    )
+    .map_err(|e| format!("cannot start the inference thread: {e}"))?;
+    metrics.anomaly_models_loaded.set(count as i64);
+    tracing::info!(
+        models = count,
+        bindings = config.anomaly_models.len(),
+        "anomaly models loaded"
+    );
+    Ok(Some((loaded.detectors, inference, rx)))
 }
 
 /// Keeps one acknowledgement per source: the highest sequence number. Sources

@@ -1,20 +1,27 @@
 //! `edgewatch eval`: replays a labelled simulator run (faults injected with their
-//! ground truth) through rule sets, faster than real time, and scores each against
-//! the faults: precision, recall, F1, detection delay, false alerts per sensor-day.
+//! ground truth) through detector sets, faster than real time, and scores each
+//! against the faults: precision, recall, F1, detection delay, false alerts per
+//! sensor-day.
 //!
-//! Rule sets: the demo's thresholds (config/demo.toml), the statistical set
-//! (config/eval-statistical.toml), and both together. ONNX models come with issue 5's
-//! model files and are not scored yet.
+//! Sets: the demo's thresholds (config/demo.toml), the statistical set
+//! (config/eval-statistical.toml), the ONNX model (config/eval-onnx.toml, when the
+//! model and ONNX Runtime are installed), and combinations.
 
 use super::CommandError;
-use crate::config::{Config, RuleConfig, SimulatorConfig};
+use crate::config::{Config, SimulatorConfig};
+use crate::detect::anomaly::{AnomalyModels, WindowJob};
+use crate::detect::anomaly_load;
+use crate::detect::inference::score_jobs;
 use crate::detect::score::{score, Fired, Score};
-use crate::detect::{AlertState, ThresholdRules};
+use crate::detect::{AlertEvent, AlertState, ThresholdRules};
+use crate::ml::OnnxModel;
+use crate::reading::Reading;
 use crate::sources::simulator::Plant;
 use std::path::Path;
 use std::time::Duration;
 
 pub const STATISTICAL: &str = include_str!("../../config/eval-statistical.toml");
+pub const ONNX: &str = include_str!("../../config/eval-onnx.toml");
 
 pub struct EvalArgs {
     pub hours: f64,
@@ -28,26 +35,109 @@ pub struct EvalArgs {
 /// Alerts matching a fault up to this long after it ended still count as true.
 const GRACE_MS: i64 = 30_000;
 
-fn rules(text: &str) -> Result<Vec<RuleConfig>, CommandError> {
-    Config::from_toml(text, Path::new("eval.toml"))
-        .map(|c| c.rules)
-        .map_err(|e| CommandError::Usage(e.to_string()))
+fn parse(text: &str) -> Result<Config, CommandError> {
+    Config::from_toml(text, Path::new("eval.toml")).map_err(|e| CommandError::Usage(e.to_string()))
 }
 
-/// Runs the evaluation; returns (rule set name, score) per set.
-pub fn run(a: &EvalArgs) -> Result<Vec<(&'static str, Score)>, CommandError> {
-    let threshold = rules(super::demo::DEMO_CONFIG)?;
-    let statistical = rules(STATISTICAL)?;
-    let both: Vec<RuleConfig> = threshold.iter().chain(&statistical).cloned().collect();
-    let sets: Vec<(&'static str, Vec<RuleConfig>)> = vec![
-        ("threshold (config/demo.toml)", threshold),
-        ("statistical (config/eval-statistical.toml)", statistical),
-        ("threshold + statistical", both),
+/// One detector set: threshold-style rules, ONNX models, or both.
+struct Set {
+    name: &'static str,
+    rules: ThresholdRules,
+    anomaly: AnomalyModels,
+    models: Vec<OnnxModel>,
+    jobs: Vec<WindowJob>,
+}
+
+impl Set {
+    fn new(name: &'static str, texts: &[&str], onnx: Option<&Path>) -> Result<Set, CommandError> {
+        let mut rules = Vec::new();
+        let mut anomaly_models = Vec::new();
+        for t in texts {
+            let c = parse(t)?;
+            // Sets share the staleness rule: keep one of each name.
+            for r in c.rules {
+                if !rules
+                    .iter()
+                    .any(|x: &crate::config::RuleConfig| x.name == r.name)
+                {
+                    rules.push(r);
+                }
+            }
+            anomaly_models.extend(c.anomaly_models);
+        }
+        let mut c = parse("")?;
+        c.rules = rules;
+        c.anomaly_models = anomaly_models;
+        if let Some(dir) = onnx {
+            c.onnx.models_dir = dir.to_owned();
+        }
+        let loaded = anomaly_load::load(&c).map_err(|e| CommandError::Usage(e.to_string()))?;
+        Ok(Set {
+            name,
+            rules: ThresholdRules::new(&c.rules).map_err(|e| CommandError::Usage(e.to_string()))?,
+            anomaly: loaded.detectors,
+            models: loaded.models,
+            jobs: Vec::new(),
+        })
+    }
+
+    /// One step of the plant: readings, clock, then the windows it completed.
+    fn step(
+        &mut self,
+        readings: &[Reading],
+        ts: i64,
+        events: &mut Vec<AlertEvent>,
+    ) -> Result<(), CommandError> {
+        for r in readings {
+            self.rules.on_reading(r, events);
+            self.anomaly.on_reading(r, &mut self.jobs);
+        }
+        self.rules.on_tick(ts, events);
+        if !self.jobs.is_empty() {
+            let (scored, errors) = score_jobs(&mut self.models, &self.jobs);
+            if let Some(e) = errors.into_iter().next() {
+                return Err(CommandError::Usage(e.to_string()));
+            }
+            self.anomaly.on_scores(&scored, events);
+            self.jobs.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Runs the evaluation; returns (set name, score) per set. ONNX sets are left out,
+/// with the reason in the third value, when the model or runtime is missing.
+pub fn run(a: &EvalArgs) -> Result<(Vec<(&'static str, Score)>, Option<String>), CommandError> {
+    let demo = super::demo::DEMO_CONFIG;
+    let mut sets = vec![
+        Set::new("threshold (config/demo.toml)", &[demo], None)?,
+        Set::new(
+            "statistical (config/eval-statistical.toml)",
+            &[STATISTICAL],
+            None,
+        )?,
+        Set::new("threshold + statistical", &[demo, STATISTICAL], None)?,
     ];
-    let mut detectors: Vec<ThresholdRules> = sets
-        .iter()
-        .map(|(_, r)| ThresholdRules::new(r).map_err(|e| CommandError::Usage(e.to_string())))
-        .collect::<Result<_, _>>()?;
+    let models_dir = crate::ml::find_models_dir("motor-anomaly");
+    let onnx_missing = match &models_dir {
+        None => Some("ONNX model not scored: models/motor-anomaly.toml not found".to_owned()),
+        Some(dir) => match Set::new(
+            "ONNX motor-anomaly + staleness (config/eval-onnx.toml)",
+            &[ONNX],
+            Some(dir),
+        ) {
+            Ok(set) => {
+                sets.push(set);
+                sets.push(Set::new(
+                    "statistical + ONNX",
+                    &[STATISTICAL, ONNX],
+                    Some(dir),
+                )?);
+                None
+            }
+            Err(e) => Some(format!("ONNX model not scored: {e}")),
+        },
+    };
     let mut fired: Vec<Vec<Fired>> = vec![Vec::new(); sets.len()];
     let plant_cfg = SimulatorConfig {
         lines: a.lines,
@@ -69,12 +159,9 @@ pub fn run(a: &EvalArgs) -> Result<Vec<(&'static str, Score)>, CommandError> {
         faults.clear();
         plant.step(ts, 1000, &mut readings, &mut faults);
         all_faults.extend(faults.iter().cloned());
-        for (d, out) in detectors.iter_mut().zip(fired.iter_mut()) {
+        for (set, out) in sets.iter_mut().zip(fired.iter_mut()) {
             events.clear();
-            for r in &readings {
-                d.on_reading(r, &mut events);
-            }
-            d.on_tick(ts, &mut events);
+            set.step(&readings, ts, &mut events)?;
             out.extend(
                 events
                     .iter()
@@ -87,11 +174,12 @@ pub fn run(a: &EvalArgs) -> Result<Vec<(&'static str, Score)>, CommandError> {
         }
     }
     let sensor_days = sensors as f64 * a.hours / 24.0;
-    Ok(sets
+    let scores = sets
         .iter()
         .zip(&fired)
-        .map(|((name, _), f)| (*name, score(&all_faults, f, GRACE_MS, sensor_days)))
-        .collect())
+        .map(|(set, f)| (set.name, score(&all_faults, f, GRACE_MS, sensor_days)))
+        .collect();
+    Ok((scores, onnx_missing))
 }
 
 /// The results as a Markdown table.
@@ -138,7 +226,7 @@ mod tests {
             fault_rate: 2.0,
             fault_duration: Duration::from_secs(120),
         };
-        let r = run(&a).unwrap();
+        let (r, _) = run(&a).unwrap();
         let (threshold, statistical) = (&r[0].1, &r[1].1);
         assert!(statistical.faults > 20, "{statistical:?}");
         assert!(
@@ -152,8 +240,8 @@ mod tests {
         assert!(statistical.false_per_sensor_day <= 1.0, "{statistical:?}");
         assert_eq!(
             table(&a, &r).lines().count(),
-            7,
-            "sentence, blank, header, rule, three rows"
+            4 + r.len(),
+            "sentence, blank, header, rule, one row per set"
         );
     }
 }

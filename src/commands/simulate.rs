@@ -110,3 +110,40 @@ pub async fn run(a: SimulateArgs, shutdown: CancellationToken) -> Result<u64, Co
     );
     Ok(sent)
 }
+
+/// `edgewatch simulate --csv PATH --hours H`: the simulated plant, faster than real
+/// time, as CSV (`ts_ms,sensor,value,fault`), one sample per sensor per second. The
+/// `fault` column names the injected fault active on that sensor (empty when
+/// healthy): training data for models/ and ground truth to check them against.
+pub fn write_csv(
+    plant: &crate::config::SimulatorConfig,
+    hours: f64,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<u64> {
+    const START_MS: i64 = 1_763_683_200_000; // 2025-11-21T00:00Z, as eval uses
+    let mut plant = Plant::new(plant);
+    let (mut readings, mut faults) = (Vec::new(), Vec::new());
+    let mut active: std::collections::HashMap<std::sync::Arc<str>, crate::store::SimFault> =
+        Default::default();
+    let mut rows = 0u64;
+    writeln!(out, "ts_ms,sensor,value,fault")?;
+    for step in 0..(hours * 3600.0) as i64 {
+        let ts = START_MS + step * 1000;
+        readings.clear();
+        faults.clear();
+        plant.step(ts, 1000, &mut readings, &mut faults);
+        for f in faults.drain(..) {
+            active.insert(f.sensor.clone(), f);
+        }
+        for r in &readings {
+            let fault = active
+                .get(&r.sensor)
+                .filter(|f| ts >= f.start_ms && ts <= f.end_ms)
+                .map_or("", |f| f.kind);
+            writeln!(out, "{},{},{},{}", r.ts_ms, r.sensor, r.value, fault)?;
+            rows += 1;
+        }
+    }
+    out.flush()?;
+    Ok(rows)
+}

@@ -4,14 +4,17 @@
 //! rejected), validate (pure, every error names its key and line), then build (I/O,
 //! done by the parts themselves). `edgewatch check-config` runs the first two.
 
+mod anomaly;
 mod locate;
 mod modbus;
 mod model;
 mod sinks;
 mod validate;
+mod validate_anomaly;
 mod validate_modbus;
 mod validate_sinks;
 
+pub use anomaly::*;
 pub use modbus::*;
 pub use model::*;
 pub use sinks::*;

@@ -30,6 +30,12 @@ pub struct Config {
     /// Where alerts and aggregates are forwarded (`[[sinks.mqtt]]`, `[[sinks.webhook]]`, `[[sinks.file]]`).
     #[serde(default)]
     pub sinks: super::SinksConfig,
+    /// ONNX Runtime and model files (`[onnx]`).
+    #[serde(default)]
+    pub onnx: super::OnnxConfig,
+    /// ONNX anomaly detectors bound to assets (`[[anomaly-models]]`).
+    #[serde(default)]
+    pub anomaly_models: Vec<super::AnomalyModelConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

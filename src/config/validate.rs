@@ -45,6 +45,7 @@ pub fn validate(c: &Config) -> Vec<ConfigIssue> {
     }
     super::validate_sinks::sinks(&mut v, &c.sinks);
     super::validate_modbus::modbus(&mut v, c);
+    super::validate_anomaly::anomaly_models(&mut v, c, &mut rule_names);
     v.0
 }
 

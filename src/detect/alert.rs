@@ -33,6 +33,8 @@ pub enum AlertKind {
     ZScore,
     Stuck,
     Spike,
+    /// An ONNX model's score over its threshold.
+    Anomaly,
 }
 
 impl AlertKind {
@@ -45,6 +47,7 @@ impl AlertKind {
             AlertKind::ZScore => "zscore",
             AlertKind::Stuck => "stuck",
             AlertKind::Spike => "spike",
+            AlertKind::Anomaly => "anomaly",
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::store::SimFault;
 
-/// One firing alert: sensor and time.
+/// One firing alert: sensor (or asset: a prefix of its sensors' ids) and time.
 #[derive(Debug, Clone)]
 pub struct Fired {
     pub sensor: String,
@@ -25,7 +25,8 @@ pub struct Score {
     pub false_per_sensor_day: f64,
 }
 
-/// An alert is true when it fires on a faulty sensor between the fault's start and
+/// An alert is true when it fires on a faulty sensor, or on the asset the sensor
+/// belongs to (`line1/m01` for `line1/m01/temperature`), between the fault's start and
 /// its end plus `grace_ms` (a detector may confirm a one-sample spike a reading
 /// later, or a drift once it has grown). A fault is detected by its first true alert.
 pub fn score(faults: &[SimFault], fired: &[Fired], grace_ms: i64, sensor_days: f64) -> Score {
@@ -34,7 +35,7 @@ pub fn score(faults: &[SimFault], fired: &[Fired], grace_ms: i64, sensor_days: f
     for a in fired {
         let mut hit = false;
         for (i, f) in faults.iter().enumerate() {
-            if *f.sensor == *a.sensor && a.ms >= f.start_ms && a.ms <= f.end_ms + grace_ms {
+            if covers(&a.sensor, &f.sensor) && a.ms >= f.start_ms && a.ms <= f.end_ms + grace_ms {
                 hit = true;
                 first[i] = Some(first[i].map_or(a.ms, |t| t.min(a.ms)));
             }
@@ -68,6 +69,13 @@ pub fn score(faults: &[SimFault], fired: &[Fired], grace_ms: i64, sensor_days: f
         },
         false_per_sensor_day: (fired.len() - true_alerts) as f64 / sensor_days.max(1e-9),
     }
+}
+
+/// The alert's sensor is the faulty sensor or its asset.
+fn covers(alerted: &str, faulty: &str) -> bool {
+    faulty
+        .strip_prefix(alerted)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -114,5 +122,17 @@ mod tests {
         assert!((s.f1 - 2.0 * 0.6 * (2.0 / 3.0) / (0.6 + 2.0 / 3.0)).abs() < 1e-12);
         assert!((s.mean_delay_s - 1.25).abs() < 1e-12, "(2 s + 0.5 s) / 2");
         assert!((s.false_per_sensor_day - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_asset_alert_covers_its_sensors_only() {
+        let faults = [fault("l1/m01/temperature", 1000, 5000)];
+        let alerts = [
+            fired("l1/m01", 2000),
+            fired("l1/m0", 2000),
+            fired("l1/m01/t", 2000),
+        ];
+        let s = score(&faults, &alerts, 0, 1.0);
+        assert_eq!((s.true_alerts, s.detected), (1, 1));
     }
 }

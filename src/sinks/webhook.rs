@@ -208,13 +208,7 @@ pub fn signature(key: &hmac::Key, ts: &str, body: &str) -> String {
     ctx.update(ts.as_bytes());
     ctx.update(b".");
     ctx.update(body.as_bytes());
-    let tag = ctx.sign();
-    let mut out = String::with_capacity(3 + 64);
-    out.push_str("v1=");
-    for b in tag.as_ref() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("v1={}", crate::digest::hex(ctx.sign().as_ref()))
 }
 
 /// Retry-After as delta-seconds or an HTTP date; capped at an hour.
