@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs the peers, then unit and
+# The whole test suite, as CI runs it: installs the peers and fetches the model
+# runtime (scripts/fetch-models.sh), then unit and
 # integration tests (real Mosquitto, TLS, kill -9 durability, systemd notify and
 # unit checks), then builds the .deb and .rpm and installs the .deb into a
 # throwaway Debian root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
+./scripts/fetch-models.sh
 export PATH="$PATH:/usr/sbin"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -149,7 +149,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = match &e {
-                CommandError::Config(_) => EX_CONFIG,
+                CommandError::Config(_) | CommandError::Model(_) => EX_CONFIG,
                 CommandError::Daemon(edgewatch::daemon::DaemonError::Source(_)) => EX_CONFIG,
                 _ => 1,
             };
@@ -203,15 +203,31 @@ fn load(path: &std::path::Path) -> Result<Config, CommandError> {
     Ok(Config::load(path)?)
 }
 
+/// Parses and validates the config, then loads its anomaly models as the daemon
+/// would: a model that does not fit its manifest is a config error; a missing ONNX
+/// Runtime only a warning, since the daemon runs on without those detectors.
 fn check_config(config: &std::path::Path) -> Result<(), CommandError> {
+    use edgewatch::detect::anomaly_load::{self, AnomalyLoadError};
+    use edgewatch::ml::OnnxError;
     let c = Config::load(config)?;
+    match anomaly_load::load(&c) {
+        Ok(_) => {}
+        Err(
+            e @ AnomalyLoadError::Model {
+                source: OnnxError::RuntimeMissing { .. } | OnnxError::RuntimeLoad { .. },
+                ..
+            },
+        ) => eprintln!("warning: anomaly models will be disabled: {e}"),
+        Err(e) => return Err(CommandError::Model(format!("{}: {e}", config.display()))),
+    }
     println!(
-        "{}: OK ({} mqtt source(s), {} modbus source(s), {} simulator(s), {} rule(s), {} sink(s))",
+        "{}: OK ({} mqtt source(s), {} modbus source(s), {} simulator(s), {} rule(s), {} anomaly model(s), {} sink(s))",
         config.display(),
         c.sources.mqtt.len(),
         c.sources.modbus.len(),
         c.sources.simulator.len(),
         c.rules.len(),
+        c.anomaly_models.len(),
         c.sinks.count()
     );
     Ok(())

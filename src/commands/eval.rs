@@ -39,7 +39,8 @@ fn parse(text: &str) -> Result<Config, CommandError> {
     Config::from_toml(text, Path::new("eval.toml")).map_err(|e| CommandError::Usage(e.to_string()))
 }
 
-/// One detector set: threshold-style rules, ONNX models, or both.
+/// One detector set: threshold-style rules, and ONNX models when `onnx` names their
+/// directory.
 struct Set {
     name: &'static str,
     rules: ThresholdRules,
@@ -63,7 +64,9 @@ impl Set {
                     rules.push(r);
                 }
             }
-            anomaly_models.extend(c.anomaly_models);
+            if onnx.is_some() {
+                anomaly_models.extend(c.anomaly_models);
+            }
         }
         let mut c = parse("")?;
         c.rules = rules;

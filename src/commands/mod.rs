@@ -18,6 +18,9 @@ pub enum CommandError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Usage(String),
+    /// An anomaly model that cannot be used as configured.
+    #[error("{0}")]
+    Model(String),
     #[error("{0}")]
     Unreachable(String),
 }

@@ -361,3 +361,7 @@ fn event(
         message,
     }
 }
+
+#[cfg(test)]
+#[path = "anomaly_tests.rs"]
+mod tests;

@@ -132,3 +132,38 @@ impl Manifest {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Manifest, OnnxError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.toml");
+        std::fs::write(&p, text).unwrap();
+        Manifest::load(&p)
+    }
+
+    const SHIPPED: &str = include_str!("../../models/motor-anomaly.toml");
+
+    #[test]
+    fn the_shipped_manifest_loads() {
+        let m = load(SHIPPED).unwrap();
+        assert_eq!(m.channels(), 3);
+        assert!(m.model_path().ends_with("motor-anomaly.onnx"));
+    }
+
+    #[test]
+    fn a_feature_spec_that_contradicts_the_input_shape_is_refused() {
+        let e = load(&SHIPPED.replace("window = 30", "window = 20")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("does not match the feature spec: expected [-1, 20, 3]"),
+            "{e}"
+        );
+        let e = load(&SHIPPED.replace("scale = [", "scale = [0.0, ")).unwrap_err();
+        assert!(e.to_string().contains("one value per channel (3)"), "{e}");
+        let e = load(&SHIPPED.replace("[score]", "[score]\nbogus = 1")).unwrap_err();
+        assert!(e.to_string().contains("unknown field `bogus`"), "{e}");
+    }
+}

@@ -24,6 +24,7 @@ fn shipped_configs_pass() {
         "config/sinks-example.toml",
         "config/modbus-sim.toml",
         "config/eval-statistical.toml",
+        "config/eval-onnx.toml",
     ] {
         let (code, stdout, stderr) =
             check(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f));

@@ -9,6 +9,7 @@ mod durability;
 mod forward;
 mod modbus;
 mod mqtt_ingest;
+mod onnx;
 mod systemd;
 mod systemd_unit;
 mod tls;
