@@ -44,6 +44,8 @@ fn config() -> Config {
     let demo = edgewatch::commands::demo::DEMO_CONFIG;
     let mut c = Config::from_toml(demo, std::path::Path::new("demo.toml")).unwrap();
     c.aggregate.window = std::time::Duration::from_secs(60);
+    // The ONNX model has its own bench (benches/onnx.rs).
+    c.anomaly_models.clear();
     c
 }
 

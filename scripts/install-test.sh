@@ -11,6 +11,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 ./scripts/package.sh >/dev/null
 deb=$(ls -t target/debian/edgewatch_*.deb | head -n 1)
+models_deb=$(ls -t target/debian/edgewatch-models_*.deb | head -n 1)
 rpm_file=$(ls -t target/generate-rpm/edgewatch-*.rpm | head -n 1)
 
 passed=0
@@ -36,6 +37,7 @@ tar -C "$root" -xf "$cache"
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
 cp "$deb" "$root/tmp/edgewatch.deb"
+cp "$models_deb" "$root/tmp/edgewatch-models.deb"
 in_root() { chroot "$root" "$@"; }
 quiet() { "$@" >/dev/null; }
 
@@ -49,11 +51,19 @@ check "config readable by the service only" test "$(in_root stat -c "%a %U %G" /
 check "secrets directory root-only" test "$(in_root stat -c "%a %U" /etc/edgewatch/secrets)" = "700 root"
 check "installed binary accepts the installed config" quiet in_root /usr/bin/edgewatch check-config /etc/edgewatch/edgewatch.toml
 check "the shipped forwarding example is valid" quiet in_root /usr/bin/edgewatch check-config /usr/share/doc/edgewatch/examples/sinks.toml
+check "ONNX Runtime shipped beside the binary" test -f "$root/usr/lib/edgewatch/libonnxruntime.so.1.31.1"
+check "dpkg installs edgewatch-models" quiet in_root dpkg -i /tmp/edgewatch-models.deb
+check "models in /usr/share/edgewatch/models" test -f "$root/usr/share/edgewatch/models/motor-anomaly.onnx"
+printf '[[anomaly-models]]\nname = "motor"\nmodel = "motor-anomaly"\nsensors = "plant1/*/motor/*/{channel}"\n' > "$root/tmp/anomaly.toml"
+check "installed binary loads the packaged model through the packaged runtime" \
+    sh -c "chroot '$root' /usr/bin/edgewatch check-config /tmp/anomaly.toml 2>&1 | grep -q '1 anomaly model(s)' && ! chroot '$root' /usr/bin/edgewatch check-config /tmp/anomaly.toml 2>&1 | grep -q warning"
+check "dpkg purges edgewatch-models" quiet in_root dpkg --purge edgewatch-models
 check "dpkg purges the package" quiet in_root dpkg --purge edgewatch
 check "purge removed binary, config and state" sh -c "! test -e '$root/usr/bin/edgewatch' && ! test -e '$root/etc/edgewatch' && ! test -e '$root/var/lib/edgewatch'"
 
 expected="/etc/edgewatch/edgewatch.toml
 /usr/bin/edgewatch
+/usr/lib/edgewatch/libonnxruntime.so.1.31.1
 /usr/lib/systemd/system/edgewatch.service
 /usr/share/doc/edgewatch/README.md
 /usr/share/doc/edgewatch/examples/serial.conf

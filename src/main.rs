@@ -323,9 +323,9 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 fault_rate,
                 fault_duration,
             };
-            let (results, onnx_missing) = commands::eval::run(&args)?;
-            print!("{}", commands::eval::table(&args, &results));
-            if let Some(why) = onnx_missing {
+            let r = commands::eval::run(&args)?;
+            print!("{}", commands::eval::table(&args, &r.scores));
+            if let Some(why) = r.onnx_missing {
                 eprintln!("{why}");
             }
             Ok(())

@@ -108,9 +108,15 @@ impl Set {
     }
 }
 
-/// Runs the evaluation; returns (set name, score) per set. ONNX sets are left out,
-/// with the reason in the third value, when the model or runtime is missing.
-pub fn run(a: &EvalArgs) -> Result<(Vec<(&'static str, Score)>, Option<String>), CommandError> {
+/// Scores per detector set, and why the ONNX sets are missing, if they are.
+pub struct EvalResult {
+    pub scores: Vec<(&'static str, Score)>,
+    pub onnx_missing: Option<String>,
+}
+
+/// Runs the evaluation. ONNX sets are left out, with the reason, when the model or
+/// runtime is missing.
+pub fn run(a: &EvalArgs) -> Result<EvalResult, CommandError> {
     let demo = super::demo::DEMO_CONFIG;
     let mut sets = vec![
         Set::new("threshold (config/demo.toml)", &[demo], None)?,
@@ -182,7 +188,10 @@ pub fn run(a: &EvalArgs) -> Result<(Vec<(&'static str, Score)>, Option<String>),
         .zip(&fired)
         .map(|(set, f)| (set.name, score(&all_faults, f, GRACE_MS, sensor_days)))
         .collect();
-    Ok((scores, onnx_missing))
+    Ok(EvalResult {
+        scores,
+        onnx_missing,
+    })
 }
 
 /// The results as a Markdown table.
@@ -229,7 +238,7 @@ mod tests {
             fault_rate: 2.0,
             fault_duration: Duration::from_secs(120),
         };
-        let (r, _) = run(&a).unwrap();
+        let r = run(&a).unwrap().scores;
         let (threshold, statistical) = (&r[0].1, &r[1].1);
         assert!(statistical.faults > 20, "{statistical:?}");
         assert!(
