@@ -48,7 +48,8 @@ fn config(texts: &[&str]) -> Config {
             .extend(part.rules.into_iter().filter(|r| r.name != "silent"));
         c.anomaly_models.extend(part.anomaly_models);
     }
-    c.onnx.models_dir = edgewatch::ml::find_models_dir("motor-anomaly").expect("models/ not found");
+    c.onnx.models_dir =
+        edgewatch::ml::find_models_dir("motor-anomaly.toml").expect("models/ not found");
     c
 }
 

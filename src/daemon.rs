@@ -94,6 +94,7 @@ pub async fn run(
     if let Some(tx) = hooks.alerts {
         let _ = tx.send(pipeline.subscribe_alerts());
     }
+    let knowledge = start_knowledge(&config, &reader, &writer, &pipeline, &metrics);
 
     let sources = Source::build_all(&config, &metrics)?;
     let (ingest_tx, ingest_rx) = mpsc::channel::<IngestBatch>(1024);
@@ -133,6 +134,7 @@ pub async fn run(
             ready: ready.clone(),
             token,
             gateway: config.gateway.id.as_str().into(),
+            knowledge: knowledge.clone(),
         });
         let stop = api_stop.clone();
         let task = tokio::spawn(async move {
@@ -201,6 +203,9 @@ pub async fn run(
     for t in sink_tasks {
         let _ = t.await;
     }
+    if let Ok(k) = &knowledge {
+        k.stop();
+    }
     let writer_result = tokio::task::spawn_blocking(move || writer.join())
         .await
         .unwrap_or(Err(StoreError::WriterGone));
@@ -211,6 +216,30 @@ pub async fn run(
     writer_result?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Starts embeddings and search, or says once why not (the rest runs on).
+fn start_knowledge(
+    config: &Config,
+    reader: &Reader,
+    writer: &Writer,
+    pipeline: &Pipeline,
+    metrics: &Arc<Metrics>,
+) -> Result<Arc<crate::knowledge::Knowledge>, Arc<str>> {
+    if !config.knowledge.enabled {
+        return Err("knowledge is off (knowledge.enabled = false)".into());
+    }
+    crate::knowledge::Knowledge::start(
+        &config.knowledge,
+        reader.clone(),
+        writer.tx.clone(),
+        pipeline.subscribe_alerts(),
+        metrics.clone(),
+    )
+    .map_err(|e| {
+        tracing::error!("search and questions disabled: {e}");
+        Arc::from(e.to_string())
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod detect;
 pub mod digest;
+pub mod knowledge;
 pub mod metrics;
 pub mod ml;
 pub mod pipeline;

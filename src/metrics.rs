@@ -212,6 +212,8 @@ pub struct Metrics {
     pub inference_queue: Gauge,
     pub anomaly_models_loaded: Gauge,
     pub inference_latency_us: Histo,
+    /// Alerts given an embedding vector.
+    pub alerts_embedded: Counter,
 }
 
 impl Default for Metrics {
@@ -246,6 +248,7 @@ impl Default for Metrics {
             inference_queue: Gauge::default(),
             anomaly_models_loaded: Gauge::default(),
             inference_latency_us: Histo::default(),
+            alerts_embedded: Counter::default(),
         }
     }
 }
@@ -408,6 +411,11 @@ impl Metrics {
                 "edgewatch_inference_errors_total",
                 "Failed ONNX model runs.",
                 self.inference_errors.get(),
+            ),
+            (
+                "edgewatch_alerts_embedded_total",
+                "Alerts given an embedding vector for search.",
+                self.alerts_embedded.get(),
             ),
             (
                 "edgewatch_inference_batches_total",

@@ -1,6 +1,8 @@
-//! HTTP API: health, Prometheus metrics, status, sensors, alerts, aggregates.
+//! HTTP API: health, Prometheus metrics, status, sensors, alerts, aggregates,
+//! documents, search and questions.
 //! Loopback by default; a bearer token guards every route when one is configured.
 
+mod knowledge;
 mod query;
 
 use crate::metrics::Metrics;
@@ -26,6 +28,8 @@ pub struct ApiState {
     pub ready: Arc<AtomicBool>,
     pub token: Option<Arc<str>>,
     pub gateway: Arc<str>,
+    /// Embeddings, search, questions; or why they are off.
+    pub knowledge: Result<Arc<crate::knowledge::Knowledge>, Arc<str>>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -37,6 +41,17 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sensors", get(sensors))
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/aggregates", get(aggregates))
+        .route(
+            "/api/v1/documents",
+            get(knowledge::list_documents)
+                .post(knowledge::add_document)
+                .layer(axum::extract::DefaultBodyLimit::max(8 << 20)),
+        )
+        .route(
+            "/api/v1/documents/{id}",
+            axum::routing::delete(knowledge::delete_document),
+        )
+        .route("/api/v1/search", axum::routing::post(knowledge::search))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
 }

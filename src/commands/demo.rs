@@ -25,8 +25,11 @@ pub fn config(args: &DemoArgs) -> Result<Config, CommandError> {
     let mut c = Config::from_toml(DEMO_CONFIG, Path::new("config/demo.toml"))?;
     c.gateway.state_dir = args.dir.clone();
     c.api.listen = args.listen.clone();
-    if let Some(dir) = crate::ml::find_models_dir("motor-anomaly") {
+    if let Some(dir) = crate::ml::find_models_dir("motor-anomaly.toml") {
         c.onnx.models_dir = dir;
+    }
+    if let Some(dir) = crate::ml::find_models_dir("all-minilm-l6-v2/config.json") {
+        c.knowledge.models_dir = dir;
     }
     Ok(c)
 }

@@ -127,7 +127,7 @@ pub fn run(a: &EvalArgs) -> Result<EvalResult, CommandError> {
         )?,
         Set::new("threshold + statistical", &[demo, STATISTICAL], None)?,
     ];
-    let models_dir = crate::ml::find_models_dir("motor-anomaly");
+    let models_dir = crate::ml::find_models_dir("motor-anomaly.toml");
     let onnx_missing = match &models_dir {
         None => Some("ONNX model not scored: models/motor-anomaly.toml not found".to_owned()),
         Some(dir) => match Set::new(

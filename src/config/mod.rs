@@ -5,6 +5,7 @@
 //! done by the parts themselves). `edgewatch check-config` runs the first two.
 
 mod anomaly;
+mod knowledge;
 mod locate;
 mod modbus;
 mod model;
@@ -15,6 +16,7 @@ mod validate_modbus;
 mod validate_sinks;
 
 pub use anomaly::*;
+pub use knowledge::*;
 pub use modbus::*;
 pub use model::*;
 pub use sinks::*;

@@ -36,6 +36,9 @@ pub struct Config {
     /// ONNX anomaly detectors bound to assets (`[[anomaly-models]]`).
     #[serde(default)]
     pub anomaly_models: Vec<super::AnomalyModelConfig>,
+    /// Embeddings, search, questions (`[knowledge]`).
+    #[serde(default)]
+    pub knowledge: super::KnowledgeConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,7 @@
 //! shared library on disk, never downloaded): finding the library, reading a
 //! model's manifest, and running checked batches.
 
+pub mod embed;
 pub mod manifest;
 pub mod model;
 pub mod runtime;
@@ -34,10 +35,10 @@ pub enum OnnxError {
     Run { model: String, message: String },
 }
 
-/// The models directory of a source checkout or an installed package, for the demo
-/// and `eval` (the daemon uses `onnx.models-dir`): `./models`, the checkout of the
+/// The models directory holding `file`, in a source checkout or an installed
+/// package, for the demo, `eval` and benches (the daemon uses its config): `./models`, the checkout of the
 /// running binary (`target/<profile>/../../models`), `/usr/share/edgewatch/models`.
-pub fn find_models_dir(manifest: &str) -> Option<std::path::PathBuf> {
+pub fn find_models_dir(file: &str) -> Option<std::path::PathBuf> {
     let mut dirs = vec![std::path::PathBuf::from("models")];
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
@@ -48,6 +49,6 @@ pub fn find_models_dir(manifest: &str) -> Option<std::path::PathBuf> {
     }
     dirs.push("/usr/share/edgewatch/models".into());
     dirs.into_iter()
-        .find(|d| d.join(format!("{manifest}.toml")).is_file())
+        .find(|d| d.join(file).is_file())
         .map(|d| d.canonicalize().unwrap_or(d))
 }

@@ -3,11 +3,14 @@
 //! Everything the pipeline must not lose goes through [`writer`]; the API and CLI
 //! read through [`reader`] without blocking ingest (WAL mode).
 
+pub mod knowledge;
+mod knowledge_reader;
 pub mod outbox;
 pub mod reader;
 mod schema;
 pub mod writer;
 
+pub use knowledge_reader::{ChunkRow, DocumentRow};
 pub use outbox::{ItemKind, OutboxRow, OutboxSpec};
 pub use reader::{AlertFilter, AlertRow, Reader};
 pub use writer::{CommitAck, Rejected, SimFault, WriteBatch, WriteOp, Writer};

@@ -103,6 +103,29 @@ const MIGRATIONS: &[&str] = &[
         dropped_aggregates INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     "#,
+    // 3: local knowledge: documents split into chunks, and embedding vectors of
+    // chunks and alerts (384 little-endian f32 per row).
+    r#"
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        source TEXT NOT NULL,
+        added INTEGER NOT NULL
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX chunks_document ON chunks(document, seq);
+    CREATE TABLE vectors (
+        kind TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (kind, ref)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database to the newest schema; returns the version it is at.

@@ -93,6 +93,8 @@ pub enum WriteOp {
         sink: Arc<str>,
         upto: u64,
     },
+    /// Documents, chunks and embedding vectors.
+    Knowledge(super::knowledge::KnowledgeOp),
 }
 
 /// Handle to the writer thread. Dropping every sender stops it after a final commit.
@@ -216,7 +218,7 @@ impl WriterState {
         let mut last: HashMap<i64, &Reading> = HashMap::default();
         let mut prune = false;
         let now = now_ms();
-        for op in ops.iter() {
+        for op in ops.iter_mut() {
             match op {
                 WriteOp::Batch(b) => {
                     write_batch(&tx, &mut self.sensor_ids, b, &mut last)?;
@@ -230,6 +232,7 @@ impl WriterState {
                     prune = true;
                     self.outboxes.expire(&tx, now)?;
                 }
+                WriteOp::Knowledge(k) => super::knowledge::apply(&tx, k, now)?,
                 WriteOp::Flush(_) | WriteOp::Lease { .. } => {}
             }
         }
@@ -303,6 +306,7 @@ impl WriterState {
                         });
                     let _ = reply.send(rows);
                 }
+                WriteOp::Knowledge(k) => super::knowledge::answer(k),
                 WriteOp::Prune | WriteOp::Delivered { .. } => {}
             }
         }

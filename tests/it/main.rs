@@ -6,6 +6,7 @@ mod support;
 mod check_config;
 mod commands;
 mod durability;
+mod embed;
 mod forward;
 mod modbus;
 mod mqtt_ingest;

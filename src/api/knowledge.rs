@@ -1,0 +1,214 @@
+//! Knowledge routes: documents (add, list, delete) and semantic search over alerts
+//! and document chunks.
+
+use super::{parse_time, ApiError, ApiState};
+use crate::knowledge::{Kind, Knowledge, KnowledgeError};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+impl From<KnowledgeError> for ApiError {
+    fn from(e: KnowledgeError) -> Self {
+        let status = match e {
+            KnowledgeError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            KnowledgeError::Unavailable(_) | KnowledgeError::Embed(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            KnowledgeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+pub(super) fn knowledge(s: &ApiState) -> Result<Arc<Knowledge>, ApiError> {
+    s.knowledge
+        .clone()
+        .map_err(|why| ApiError(StatusCode::SERVICE_UNAVAILABLE, why.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDocument {
+    pub title: String,
+    #[serde(default)]
+    pub source: String,
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct Added {
+    pub id: i64,
+    pub chunks: usize,
+}
+
+pub(super) async fn add_document(
+    State(s): State<ApiState>,
+    Json(d): Json<NewDocument>,
+) -> Result<(StatusCode, Json<Added>), ApiError> {
+    let k = knowledge(&s)?;
+    if d.title.trim().is_empty() || d.text.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "`title` and `text` must not be empty",
+        ));
+    }
+    let source = if d.source.is_empty() {
+        d.title.clone()
+    } else {
+        d.source
+    };
+    let (id, chunks) = k.add_document(&d.title, &source, &d.text).await?;
+    Ok((StatusCode::CREATED, Json(Added { id, chunks })))
+}
+
+pub(super) async fn list_documents(
+    State(s): State<ApiState>,
+) -> Result<Json<Vec<crate::store::DocumentRow>>, ApiError> {
+    let reader = s.reader.clone();
+    Ok(Json(super::blocking(move || reader.documents()).await?))
+}
+
+pub(super) async fn delete_document(
+    State(s): State<ApiState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let k = knowledge(&s)?;
+    if k.delete_document(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(StatusCode::NOT_FOUND, format!("no document {id}")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub query: String,
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// `alerts`, `documents`; both when empty.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Alerts fired in this range (RFC 3339, epoch ms, or a duration ago).
+    #[serde(default)]
+    pub since: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+fn default_k() -> usize {
+    5
+}
+
+#[derive(Serialize, Clone)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Found {
+    Alert {
+        score: f32,
+        #[serde(flatten)]
+        alert: crate::store::AlertRow,
+    },
+    Document {
+        score: f32,
+        #[serde(flatten)]
+        chunk: crate::store::ChunkRow,
+    },
+}
+
+#[derive(Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub results: Vec<Found>,
+}
+
+pub(super) async fn search(
+    State(s): State<ApiState>,
+    Json(q): Json<SearchRequest>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let k = knowledge(&s)?;
+    let kinds = q
+        .kinds
+        .iter()
+        .map(|x| {
+            Kind::parse(x).ok_or_else(|| {
+                ApiError::bad_request(format!("kinds: `{x}` is not one of alerts, documents"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if q.query.trim().is_empty() || !(1..=100).contains(&q.k) {
+        return Err(ApiError::bad_request(
+            "`query` must not be empty and `k` must be 1 to 100",
+        ));
+    }
+    let now = crate::reading::now_ms();
+    let time = |t: &Option<String>| {
+        t.as_deref()
+            .map(|t| parse_time(t, now))
+            .transpose()
+            .map_err(ApiError::bad_request)
+    };
+    let (since, until) = (time(&q.since)?, time(&q.until)?);
+    let results = search_found(&k, &q.query, q.k, &kinds, since, until).await?;
+    Ok(Json(SearchResponse {
+        query: q.query,
+        results,
+    }))
+}
+
+/// Ranked alerts (fired within `since..until`) and document chunks for a query.
+pub async fn search_found(
+    k: &Knowledge,
+    query: &str,
+    n: usize,
+    kinds: &[Kind],
+    since: Option<i64>,
+    until: Option<i64>,
+) -> Result<Vec<Found>, KnowledgeError> {
+    // Over-fetch: a time range filters alerts after ranking.
+    let filtered = since.is_some() || until.is_some();
+    let hits = k
+        .nearest(query, if filtered { n * 20 } else { n }, kinds)
+        .await?;
+    let reader = k.reader.clone();
+    let (lo, hi) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
+    let found =
+        tokio::task::spawn_blocking(move || -> Result<Vec<Found>, crate::store::StoreError> {
+            let mut out = Vec::new();
+            for h in hits {
+                match h.kind {
+                    Kind::Alert => {
+                        if let Some(a) = reader
+                            .alerts_by_id(std::slice::from_ref(&h.reference))?
+                            .pop()
+                        {
+                            if (lo..=hi).contains(&a.fired_ms) {
+                                out.push(Found::Alert {
+                                    score: h.score,
+                                    alert: a,
+                                });
+                            }
+                        }
+                    }
+                    Kind::Chunk => {
+                        let Ok(id) = h.reference.parse::<i64>() else {
+                            continue;
+                        };
+                        if let Some(c) = reader.chunks_by_id(&[id])?.pop() {
+                            out.push(Found::Document {
+                                score: h.score,
+                                chunk: c,
+                            });
+                        }
+                    }
+                }
+                if out.len() >= n {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| KnowledgeError::Unavailable(e.to_string()))??;
+    Ok(found)
+}

@@ -1,0 +1,9 @@
+//! Local knowledge: alerts and documents embedded in-process (candle), kept in
+//! SQLite beside their rows and in an in-memory index for exact cosine search.
+
+pub mod chunk;
+pub mod index;
+pub mod service;
+
+pub use index::{Hit, Kind, VectorIndex};
+pub use service::{Knowledge, KnowledgeError};

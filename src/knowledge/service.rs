@@ -1,0 +1,295 @@
+//! The embedding thread and what it serves: alerts embedded as they fire (from the
+//! pipeline's broadcast, so ingest never waits), documents and queries embedded on
+//! request. Vectors go to the store through the writer and into the index.
+
+use super::index::{Hit, Kind, VectorIndex};
+use crate::config::KnowledgeConfig;
+use crate::detect::{AlertEvent, AlertState};
+use crate::metrics::Metrics;
+use crate::ml::embed::{EmbedError, Embedder};
+use crate::store::knowledge::{KnowledgeOp, VectorRow, KIND_ALERT};
+use crate::store::{AlertRow, Reader, WriteOp};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Texts embedded in one forward pass.
+const BATCH: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("busy: the embedding queue is full, retry shortly")]
+    Busy,
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+enum Job {
+    Alerts(Vec<(String, String)>),
+    Texts(
+        Vec<String>,
+        oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>,
+    ),
+    Stop,
+}
+
+pub struct Knowledge {
+    jobs: SyncSender<Job>,
+    pub index: Arc<RwLock<VectorIndex>>,
+    pub reader: Reader,
+    writer: mpsc::Sender<WriteOp>,
+}
+
+/// The text an alert is embedded as.
+pub fn alert_text(rule: &str, sensor: &str, severity: &str, message: &str) -> String {
+    format!("{severity} alert {rule} on {sensor}: {message}")
+}
+
+impl Knowledge {
+    /// Loads the embedding model and the stored vectors and starts the thread; an
+    /// error names what is missing (the daemon runs on without knowledge).
+    pub fn start(
+        c: &KnowledgeConfig,
+        reader: Reader,
+        writer: mpsc::Sender<WriteOp>,
+        alerts: broadcast::Receiver<AlertEvent>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Knowledge>, KnowledgeError> {
+        let embedder = Embedder::load(&c.models_dir.join("all-minilm-l6-v2"))?;
+        let mut index = VectorIndex::default();
+        for (kind, reference, v) in reader.vectors()? {
+            if let Some(k) = Kind::parse(&kind) {
+                index.insert(k, reference, &v);
+            }
+        }
+        let index = Arc::new(RwLock::new(index));
+        let (tx, rx) = sync_channel(c.embed_queue.max(1));
+        let thread_index = index.clone();
+        let thread_writer = writer.clone();
+        std::thread::Builder::new()
+            .name("edgewatch-embed".into())
+            .spawn(move || run(embedder, rx, thread_index, thread_writer, metrics))
+            .map_err(|e| {
+                KnowledgeError::Unavailable(format!("cannot start the embedding thread: {e}"))
+            })?;
+        let k = Arc::new(Knowledge {
+            jobs: tx,
+            index,
+            reader,
+            writer,
+        });
+        k.backfill();
+        tokio::spawn(forward_alerts(alerts, k.jobs.clone()));
+        Ok(k)
+    }
+
+    /// Queues alerts stored without a vector (fired while the queue was full or
+    /// before knowledge was on).
+    fn backfill(&self) {
+        let Ok(rows) = self.reader.alerts_without_vectors(10_000) else {
+            return;
+        };
+        for chunk in rows.chunks(BATCH) {
+            let items = chunk.iter().map(row_item).collect();
+            if self.jobs.try_send(Job::Alerts(items)).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Embeds texts on the embedding thread.
+    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, KnowledgeError> {
+        let (tx, rx) = oneshot::channel();
+        match self.jobs.try_send(Job::Texts(texts, tx)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(KnowledgeError::Busy),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(KnowledgeError::Unavailable(
+                    "the embedding thread has stopped".into(),
+                ))
+            }
+        }
+        rx.await
+            .map_err(|_| KnowledgeError::Unavailable("the embedding thread has stopped".into()))?
+            .map_err(Into::into)
+    }
+
+    /// Nearest stored vectors to `query`.
+    pub async fn nearest(
+        &self,
+        query: &str,
+        k: usize,
+        kinds: &[Kind],
+    ) -> Result<Vec<Hit>, KnowledgeError> {
+        let q = self.embed(vec![query.to_owned()]).await?.remove(0);
+        let ix = self
+            .index
+            .read()
+            .map_err(|_| KnowledgeError::Unavailable("index poisoned".into()))?;
+        Ok(ix.search(&q, k, |kind| kinds.is_empty() || kinds.contains(&kind)))
+    }
+
+    /// Splits, embeds and stores a document; returns its id and chunk count.
+    pub async fn add_document(
+        &self,
+        title: &str,
+        source: &str,
+        text: &str,
+    ) -> Result<(i64, usize), KnowledgeError> {
+        let chunks = super::chunk::split(text);
+        if chunks.is_empty() {
+            return Err(KnowledgeError::Unavailable(
+                "the document has no text".into(),
+            ));
+        }
+        let mut vectors = Vec::with_capacity(chunks.len());
+        for part in chunks.chunks(BATCH) {
+            vectors.extend(self.embed(part.to_vec()).await?);
+        }
+        let (tx, rx) = oneshot::channel();
+        let op = KnowledgeOp::AddDocument {
+            title: title.to_owned(),
+            source: source.to_owned(),
+            chunks: chunks.into_iter().zip(vectors.iter().cloned()).collect(),
+            reply: Some(tx),
+            ids: None,
+        };
+        self.writer
+            .send(WriteOp::Knowledge(op))
+            .await
+            .map_err(|_| KnowledgeError::Unavailable("the store writer has stopped".into()))?;
+        let (doc, chunk_ids) = rx
+            .await
+            .map_err(|_| KnowledgeError::Unavailable("the store writer has stopped".into()))?;
+        if let Ok(mut ix) = self.index.write() {
+            for (id, v) in chunk_ids.iter().zip(&vectors) {
+                ix.insert(Kind::Chunk, id.to_string(), v);
+            }
+        }
+        Ok((doc, chunk_ids.len()))
+    }
+
+    /// Deletes a document, its chunks and their vectors; false if there was none.
+    pub async fn delete_document(&self, id: i64) -> Result<bool, KnowledgeError> {
+        let chunk_ids: Vec<i64> = self
+            .reader
+            .documents()?
+            .iter()
+            .any(|d| d.id == id)
+            .then(|| self.reader.chunk_ids(id))
+            .transpose()?
+            .unwrap_or_default();
+        let (tx, rx) = oneshot::channel();
+        self.writer
+            .send(WriteOp::Knowledge(KnowledgeOp::DeleteDocument {
+                id,
+                reply: Some(tx),
+                found: false,
+            }))
+            .await
+            .map_err(|_| KnowledgeError::Unavailable("the store writer has stopped".into()))?;
+        let found = rx.await.unwrap_or(false);
+        if let Ok(mut ix) = self.index.write() {
+            for c in chunk_ids {
+                ix.remove(Kind::Chunk, &c.to_string());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Ends the thread (and its hold on the store writer) before the writer stops.
+    pub fn stop(&self) {
+        let _ = self.jobs.send(Job::Stop);
+    }
+}
+
+fn row_item(a: &AlertRow) -> (String, String) {
+    (
+        a.id.clone(),
+        alert_text(&a.rule, &a.sensor, &a.severity, &a.message),
+    )
+}
+
+async fn forward_alerts(mut alerts: broadcast::Receiver<AlertEvent>, jobs: SyncSender<Job>) {
+    loop {
+        match alerts.recv().await {
+            Ok(e) if e.state == AlertState::Firing => {
+                let text = alert_text(&e.rule, &e.sensor, e.severity.as_str(), &e.message);
+                if let Err(TrySendError::Disconnected(_)) =
+                    jobs.try_send(Job::Alerts(vec![(e.id, text)]))
+                {
+                    break;
+                }
+            }
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+    }
+}
+
+fn run(
+    embedder: Embedder,
+    rx: Receiver<Job>,
+    index: Arc<RwLock<VectorIndex>>,
+    writer: mpsc::Sender<WriteOp>,
+    metrics: Arc<Metrics>,
+) {
+    let mut pending: Vec<(String, String)> = Vec::new();
+    while let Ok(job) = rx.recv() {
+        match job {
+            Job::Stop => break,
+            Job::Texts(texts, reply) => {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let _ = reply.send(embedder.embed(&refs));
+            }
+            Job::Alerts(items) => {
+                pending.extend(items);
+                // Take whatever alerts are already queued: one pass for a burst.
+                while pending.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(Job::Alerts(more)) => pending.extend(more),
+                        Ok(Job::Texts(texts, reply)) => {
+                            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                            let _ = reply.send(embedder.embed(&refs));
+                        }
+                        Ok(Job::Stop) | Err(_) => break,
+                    }
+                }
+                let texts: Vec<&str> = pending.iter().map(|(_, t)| t.as_str()).collect();
+                match embedder.embed(&texts) {
+                    Ok(vectors) => {
+                        if let Ok(mut ix) = index.write() {
+                            for ((id, _), v) in pending.iter().zip(&vectors) {
+                                ix.insert(Kind::Alert, id.clone(), v);
+                            }
+                        }
+                        metrics.alerts_embedded.add(vectors.len() as u64);
+                        let rows = pending
+                            .drain(..)
+                            .zip(vectors)
+                            .map(|((id, _), vector)| VectorRow {
+                                kind: KIND_ALERT,
+                                reference: id,
+                                vector,
+                            })
+                            .collect();
+                        if writer
+                            .blocking_send(WriteOp::Knowledge(KnowledgeOp::Vectors(rows)))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot embed alerts");
+                        pending.clear();
+                    }
+                }
+            }
+        }
+    }
+}
