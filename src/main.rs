@@ -81,6 +81,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the running daemon a question about the plant; the answer cites the
+    /// alerts, aggregates and documents it rests on.
+    Ask {
+        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
+        config: PathBuf,
+        /// API base URL; default from the config's api.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// The question, e.g. "what happened on line 2 last night?"
+        #[arg(required = true)]
+        question: Vec<String>,
+    },
+    /// Documents the daemon searches and answers from (runbooks, manuals).
+    Docs {
+        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
+        config: PathBuf,
+        /// API base URL; default from the config's api.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[command(subcommand)]
+        what: DocsCommand,
+    },
     /// Score the rule sets against a labelled simulator run (faults with ground
     /// truth), faster than real time: precision, recall, F1, delay, false alerts.
     Eval {
@@ -143,6 +167,19 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum DocsCommand {
+    /// Add text or Markdown files (split into chunks and embedded).
+    Add {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List documents.
+    List,
+    /// Delete a document by id.
+    Rm { id: i64 },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
@@ -157,6 +194,18 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// The API of the daemon `--url` names, or of the config's daemon.
+fn api_client(
+    config: &std::path::Path,
+    url: Option<String>,
+    timeout: Duration,
+) -> Result<commands::api_client::ApiClient, CommandError> {
+    Ok(match url {
+        Some(u) => commands::api_client::ApiClient::new(&u, None, timeout),
+        None => commands::api_client::ApiClient::from_config(&load(config)?, timeout),
+    })
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -283,23 +332,31 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             Ok(())
         }
         Command::Status { config, url, json } => {
-            let (url, token) = match url {
-                Some(u) => (u, None),
-                None => {
-                    let c = load(&config)?;
-                    let addr = std::fs::read_to_string(c.gateway.state_dir.join("api.addr"))
-                        .unwrap_or(c.api.listen.clone());
-                    let token = c
-                        .api
-                        .token_file
-                        .and_then(|f| std::fs::read_to_string(f).ok());
-                    (
-                        format!("http://{}", addr.trim()),
-                        token.map(|t| t.trim().to_owned()),
-                    )
-                }
+            let api = api_client(&config, url, Duration::from_secs(5))?;
+            print!("{}", commands::status::run(&api, json)?);
+            Ok(())
+        }
+        Command::Ask {
+            config,
+            url,
+            json,
+            question,
+        } => {
+            let api = api_client(&config, url, Duration::from_secs(120))?;
+            print!(
+                "{}",
+                commands::knowledge::ask(&api, &question.join(" "), json)?
+            );
+            Ok(())
+        }
+        Command::Docs { config, url, what } => {
+            let api = api_client(&config, url, Duration::from_secs(300))?;
+            let out = match what {
+                DocsCommand::Add { files } => commands::knowledge::add(&api, &files)?,
+                DocsCommand::List => commands::knowledge::list(&api)?,
+                DocsCommand::Rm { id } => commands::knowledge::remove(&api, id)?,
             };
-            print!("{}", commands::status::run(&url, token.as_deref(), json)?);
+            print!("{out}");
             Ok(())
         }
         Command::Eval {

@@ -212,3 +212,32 @@ pub async fn search_found(
         .map_err(|e| KnowledgeError::Unavailable(e.to_string()))??;
     Ok(found)
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    pub question: String,
+}
+
+pub(super) async fn ask(
+    State(s): State<ApiState>,
+    Json(q): Json<Question>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let k = knowledge(&s)?;
+    if q.question.trim().is_empty() || q.question.len() > 2000 {
+        return Err(ApiError::bad_request(
+            "`question` must be 1 to 2000 characters",
+        ));
+    }
+    match k.asker.ask(&k, &q.question).await {
+        Ok(a) => Ok(Json(a).into_response()),
+        Err(crate::knowledge::ask::AskError::Busy(n)) => Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "5")],
+            Json(serde_json::json!({ "error": format!("busy: {n} question(s) already waiting for the model; retry in 5 s") })),
+        )
+            .into_response()),
+        Err(crate::knowledge::ask::AskError::Knowledge(e)) => Err(e.into()),
+    }
+}

@@ -52,6 +52,7 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::delete(knowledge::delete_document),
         )
         .route("/api/v1/search", axum::routing::post(knowledge::search))
+        .route("/api/v1/ask", axum::routing::post(knowledge::ask))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
 }

@@ -2,8 +2,10 @@
 //! only parses arguments and maps errors to exit codes.
 
 pub mod alerts;
+pub mod api_client;
 pub mod demo;
 pub mod eval;
+pub mod knowledge;
 pub mod modbus_sim;
 pub mod simulate;
 pub mod status;

@@ -1,31 +1,12 @@
 //! `edgewatch status`: asks the running daemon's API and prints a summary.
 
 use super::CommandError;
-use std::time::Duration;
 
-pub fn run(base_url: &str, token: Option<&str>, json: bool) -> Result<String, CommandError> {
-    let url = format!("{}/api/v1/status", base_url.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .into();
-    let mut req = agent.get(&url);
-    if let Some(t) = token {
-        req = req.header("Authorization", &format!("Bearer {t}"));
-    }
-    let body = req
-        .call()
-        .and_then(|mut r| r.body_mut().read_to_string())
-        .map_err(|e| {
-            CommandError::Unreachable(format!(
-                "cannot reach edgewatch at {url}: {e} (is it running? `systemctl status edgewatch`; pass --url if it listens elsewhere)"
-            ))
-        })?;
+pub fn run(api: &super::api_client::ApiClient, json: bool) -> Result<String, CommandError> {
+    let v = api.call("GET", "/api/v1/status", None)?;
     if json {
-        return Ok(body);
+        return Ok(format!("{v}\n"));
     }
-    let v: serde_json::Value = serde_json::from_str(&body)
-        .map_err(|e| CommandError::Unreachable(format!("{url} answered no JSON: {e}")))?;
     Ok(render(&v))
 }
 

@@ -1,8 +1,12 @@
 //! Local knowledge: alerts and documents embedded in-process (candle), kept in
 //! SQLite beside their rows and in an in-memory index for exact cosine search.
 
+pub mod ask;
+pub mod check;
 pub mod chunk;
+pub mod facts;
 pub mod index;
+pub mod question;
 pub mod service;
 
 pub use index::{Hit, Kind, VectorIndex};

@@ -42,6 +42,7 @@ pub struct Knowledge {
     pub index: Arc<RwLock<VectorIndex>>,
     pub reader: Reader,
     writer: mpsc::Sender<WriteOp>,
+    pub asker: super::ask::Asker,
 }
 
 /// The text an alert is embedded as.
@@ -81,6 +82,7 @@ impl Knowledge {
             index,
             reader,
             writer,
+            asker: super::ask::Asker::new(c),
         });
         k.backfill();
         tokio::spawn(forward_alerts(alerts, k.jobs.clone()));

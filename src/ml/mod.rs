@@ -3,6 +3,7 @@
 //! model's manifest, and running checked batches.
 
 pub mod embed;
+pub mod llm;
 pub mod manifest;
 pub mod model;
 pub mod runtime;

@@ -8,6 +8,8 @@ mod commands;
 mod durability;
 mod embed;
 mod forward;
+mod knowledge;
+mod llm;
 mod modbus;
 mod mqtt_ingest;
 mod onnx;

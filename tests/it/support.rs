@@ -359,6 +359,26 @@ impl Daemon {
             .ok()
     }
 
+    /// POST JSON; the status and the JSON answer.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(180)))
+            .build()
+            .into();
+        let mut r = agent
+            .post(&format!("{}{path}", self.api))
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// GET a path and return the status code (for error cases).
     pub fn status_of(&self, path: &str) -> u16 {
         let agent: ureq::Agent = ureq::Agent::config_builder()

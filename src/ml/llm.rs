@@ -1,0 +1,282 @@
+//! A small language model on the CPU: a GGUF file of the llama family (SmolLM2 by
+//! default) through candle's quantized llama, with its tokenizer built from the
+//! GGUF metadata (no tokenizer.json needed) and the ChatML template.
+//!
+//! candle's x86 SIMD kernels cover Q8_0 but not Q4_1 (the shipped file's type), so
+//! Q4_1/Q5_0/Q5_1 tensors are re-quantised to Q8_0 in memory at load: about twice
+//! the decode speed for ~2 s of start-up and ~70 MB more memory.
+
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::LogitsProcessor;
+use candle_transformers::models::quantized_llama::ModelWeights;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokenizers::models::bpe::BPE;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::{AddedToken, Tokenizer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error(
+        "language model {path} not found: run scripts/fetch-models.sh, install edgewatch-models, \
+         or set knowledge.llm (answers come from the facts alone meanwhile)"
+    )]
+    Missing { path: PathBuf },
+    #[error("language model {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("generation failed: {0}")]
+    Run(String),
+}
+
+pub struct Llm {
+    model: ModelWeights,
+    tokenizer: Tokenizer,
+    eos: Vec<u32>,
+    pub name: String,
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    End,
+    MaxTokens,
+    TimeLimit,
+}
+
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub text: String,
+    pub prompt_tokens: usize,
+    pub tokens: usize,
+    pub first_token: Duration,
+    pub total: Duration,
+    pub stop: Stop,
+}
+
+impl Llm {
+    pub fn load(path: &Path) -> Result<Llm, LlmError> {
+        if !path.is_file() {
+            return Err(LlmError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let err = |message: String| LlmError::Load {
+            path: path.to_owned(),
+            message,
+        };
+        let mut file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+        let content = gguf_file::Content::read(&mut file).map_err(|e| err(e.to_string()))?;
+        let arch = content
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
+        if arch != "llama" {
+            return Err(err(format!(
+                "architecture `{arch}`: edgewatch runs llama-family GGUF files (SmolLM2, Llama, TinyLlama)"
+            )));
+        }
+        let tokenizer = tokenizer_from_gguf(&content).map_err(err)?;
+        let device = Device::Cpu;
+        let model = requantized(content, &mut file, &device)
+            .and_then(|(c, mut r)| ModelWeights::from_gguf(c, &mut r, &device))
+            .map_err(|e| err(e.to_string()))?;
+        let eos = ["<|im_end|>", "<|endoftext|>", "</s>"]
+            .iter()
+            .filter_map(|t| tokenizer.token_to_id(t))
+            .collect();
+        Ok(Llm {
+            model,
+            tokenizer,
+            eos,
+            name: path
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+        })
+    }
+
+    /// ChatML prompt of a system and a user message.
+    pub fn chat_prompt(system: &str, user: &str) -> String {
+        format!("<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+    }
+
+    /// Greedy decoding (answers must be reproducible) until the end token,
+    /// `max_tokens` or `limit`; `on_token` sees each piece of text as it comes.
+    pub fn generate(
+        &mut self,
+        prompt: &str,
+        max_tokens: usize,
+        limit: Duration,
+        mut on_token: impl FnMut(&str),
+    ) -> Result<Generated, LlmError> {
+        let run = |e: candle_core::Error| LlmError::Run(e.to_string());
+        let started = Instant::now();
+        let ids = self
+            .tokenizer
+            .encode(prompt, false)
+            .map_err(|e| LlmError::Run(e.to_string()))?
+            .get_ids()
+            .to_vec();
+        self.model.clear_kv_cache();
+        let mut sampler = LogitsProcessor::new(0, None, None);
+        let input = Tensor::new(ids.as_slice(), &Device::Cpu)
+            .and_then(|t| t.unsqueeze(0))
+            .map_err(run)?;
+        let mut logits = self
+            .model
+            .forward(&input, 0)
+            .and_then(|l| l.squeeze(0))
+            .map_err(run)?;
+        let mut out: Vec<u32> = Vec::new();
+        let mut first_token = Duration::ZERO;
+        let mut shown = 0;
+        let stop = loop {
+            let next = sampler.sample(&logits).map_err(run)?;
+            if out.is_empty() {
+                first_token = started.elapsed();
+            }
+            if self.eos.contains(&next) {
+                break Stop::End;
+            }
+            out.push(next);
+            // Emit only whole characters: a token may end inside a UTF-8 sequence.
+            if let Ok(text) = self.tokenizer.decode(&out, true) {
+                if text.len() > shown && !text.ends_with('\u{fffd}') {
+                    on_token(&text[shown..]);
+                    shown = text.len();
+                }
+            }
+            if out.len() >= max_tokens {
+                break Stop::MaxTokens;
+            }
+            if started.elapsed() >= limit {
+                break Stop::TimeLimit;
+            }
+            let input = Tensor::new(&[next], &Device::Cpu)
+                .and_then(|t| t.unsqueeze(0))
+                .map_err(run)?;
+            logits = self
+                .model
+                .forward(&input, ids.len() + out.len() - 1)
+                .and_then(|l| l.squeeze(0))
+                .map_err(run)?;
+        };
+        let text = self
+            .tokenizer
+            .decode(&out, true)
+            .map_err(|e| LlmError::Run(e.to_string()))?;
+        Ok(Generated {
+            text,
+            prompt_tokens: ids.len(),
+            tokens: out.len(),
+            first_token,
+            total: started.elapsed(),
+            stop,
+        })
+    }
+}
+
+/// The GGUF with Q4_1/Q5_0/Q5_1 tensors turned into Q8_0, in memory.
+fn requantized(
+    content: gguf_file::Content,
+    file: &mut std::fs::File,
+    device: &Device,
+) -> candle_core::Result<(gguf_file::Content, std::io::Cursor<Vec<u8>>)> {
+    let mut tensors: Vec<(String, QTensor)> = Vec::with_capacity(content.tensor_infos.len());
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    for name in names {
+        let t = content.tensor(file, name, device)?;
+        let slow = matches!(
+            t.dtype(),
+            GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
+        );
+        // Q8_0 blocks are 32 values: rows of other widths stay as they are.
+        let fits = t.shape().dims().last().is_some_and(|d| d % 32 == 0);
+        let t = if slow && fits {
+            QTensor::quantize(&t.dequantize(device)?, GgmlDType::Q8_0)?
+        } else {
+            t
+        };
+        tensors.push((name.clone(), t));
+    }
+    let metadata: Vec<(&str, &gguf_file::Value)> = content
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let mut buf = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut buf, &metadata, &refs)?;
+    buf.set_position(0);
+    let content = gguf_file::Content::read(&mut buf)?;
+    Ok((content, buf))
+}
+
+/// A GPT-2 style byte-level BPE tokenizer from `tokenizer.ggml.*` metadata, with
+/// digits split one by one as SmolLM2's tokenizer does; control tokens are special.
+fn tokenizer_from_gguf(c: &gguf_file::Content) -> Result<Tokenizer, String> {
+    let get = |k: &str| {
+        c.metadata
+            .get(k)
+            .ok_or_else(|| format!("no {k} in the GGUF metadata"))
+    };
+    let model = get("tokenizer.ggml.model")?
+        .to_string()
+        .map_err(|e| e.to_string())?;
+    if model != "gpt2" {
+        return Err(format!(
+            "tokenizer `{model}`: edgewatch builds gpt2-style (byte-level BPE) tokenizers"
+        ));
+    }
+    let tokens: Vec<String> = get("tokenizer.ggml.tokens")?
+        .to_vec()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|v| v.to_string().cloned().unwrap_or_default())
+        .collect();
+    let merges: Vec<(String, String)> = get("tokenizer.ggml.merges")?
+        .to_vec()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter_map(|v| {
+            let s = v.to_string().ok()?;
+            let (a, b) = s.split_once(' ')?;
+            Some((a.to_owned(), b.to_owned()))
+        })
+        .collect();
+    let types: Vec<i32> = c
+        .metadata
+        .get("tokenizer.ggml.token_type")
+        .and_then(|v| v.to_vec().ok())
+        .map(|v| v.iter().map(|x| x.to_i32().unwrap_or(1)).collect())
+        .unwrap_or_default();
+    let vocab: tokenizers::models::bpe::Vocab = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i as u32))
+        .collect();
+    let bpe = BPE::builder()
+        .vocab_and_merges(vocab, merges)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut tok = Tokenizer::new(bpe);
+    tok.with_pre_tokenizer(Some(Sequence::new(vec![
+        Digits::new(true).into(),
+        ByteLevel::new(false, true, true).into(),
+    ])));
+    tok.with_decoder(Some(ByteLevel::default()));
+    // Type 3 = control (<|im_start|>, <|im_end|>, <|endoftext|> ...).
+    let special: Vec<AddedToken> = tokens
+        .iter()
+        .zip(types.iter().chain(std::iter::repeat(&1)))
+        .filter(|(_, t)| **t == 3)
+        .map(|(s, _)| AddedToken::from(s.clone(), true))
+        .collect();
+    tok.add_special_tokens(&special);
+    Ok(tok)
+}
