@@ -141,10 +141,7 @@ impl Asker {
         let permit = self.gate.acquire().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let _permit = permit.map_err(|_| KnowledgeError::Unavailable("shutting down".into()))?;
-        let prompt = Llm::chat_prompt(
-            SYSTEM,
-            &format!("FACTS:\n{}\nQUESTION: {question}", facts.block()),
-        );
+        let prompt = Llm::chat_prompt(&format!("{SYSTEM}\n\nFACTS:\n{}", facts.block()), question);
         let (llm, max_tokens, limit) = (self.llm.clone(), self.max_tokens, self.limit);
         let generated = tokio::task::spawn_blocking(move || {
             let mut slot = llm.lock().map_err(|_| "model lock poisoned".to_owned())?;
@@ -178,9 +175,22 @@ impl Asker {
                 Stop::TimeLimit => "time-limit",
             },
         };
-        let text = g.text.trim().to_owned();
-        let mut answer = match (g.stop, check(&text, &facts)) {
-            (Stop::End, Ok(cited)) => {
+        // An answer cut off by the token limit keeps its complete sentences.
+        let text = match g.stop {
+            Stop::End => g.text.trim().to_owned(),
+            _ => g
+                .text
+                .rfind(['.', '!', '?'])
+                .map_or(String::new(), |i| g.text[..=i].trim().to_owned()),
+        };
+        // Copying the facts block back is not an answer.
+        let echo = text.contains("FACTS") || facts.facts.iter().any(|f| text.contains(&f.text));
+        let mut answer = match check(&text, &facts) {
+            Ok(_) if echo => deterministic(format!(
+                "the model's answer was set aside: it repeats the facts: {:?}",
+                g.text.trim()
+            )),
+            Ok(cited) if !text.is_empty() => {
                 let citations = facts
                     .facts
                     .iter()
@@ -189,12 +199,13 @@ impl Asker {
                     .collect();
                 base(text, "model", None, citations)
             }
-            (Stop::End, Err(why)) => {
-                deterministic(format!("the model's answer was set aside: {why}: {text:?}"))
-            }
-            (_, _) => deterministic(format!(
-                "the model's answer was cut off ({})",
+            Ok(_) => deterministic(format!(
+                "the model's answer was cut off ({}) before a sentence ended",
                 generation.stopped
+            )),
+            Err(why) => deterministic(format!(
+                "the model's answer was set aside: {why}: {:?}",
+                g.text.trim()
             )),
         };
         answer.model = Some(name);
