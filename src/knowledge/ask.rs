@@ -134,7 +134,7 @@ impl Asker {
         };
         // Bounded: one generation runs, `max_waiting` wait, the rest are refused.
         let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
-        if waiting >= self.max_waiting + 1 {
+        if waiting >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(AskError::Busy(waiting));
         }

@@ -35,12 +35,6 @@ pub fn check(answer: &str, facts: &Facts) -> Result<Vec<String>, String> {
         return Err("it cites no fact".into());
     }
     let block = facts.block();
-    let fact_numbers = numbers(&block);
-    for n in numbers(&plain) {
-        if !fact_numbers.iter().any(|f| same_number(&n, f)) {
-            return Err(format!("it names {n}, which is not in the facts"));
-        }
-    }
     for word in plain.split_whitespace() {
         let w =
             word.trim_matches(|c: char| !c.is_alphanumeric() && c != '/' && c != '_' && c != '-');
@@ -48,6 +42,12 @@ pub fn check(answer: &str, facts: &Facts) -> Result<Vec<String>, String> {
             return Err(format!(
                 "it names the sensor {w}, which is not in the facts"
             ));
+        }
+    }
+    let fact_numbers = numbers(&block);
+    for n in numbers(&plain) {
+        if !fact_numbers.iter().any(|f| same_number(&n, f)) {
+            return Err(format!("it names {n}, which is not in the facts"));
         }
     }
     if facts.alerts > 0 && !states_count(&plain, facts.alerts) {
@@ -163,7 +163,7 @@ mod tests {
             .contains("91.5"));
         assert!(check("3 alerts [alert:zz]", &f)
             .unwrap_err()
-            .contains("[zz]"));
+            .contains("[alert:zz]"));
         assert!(
             check("3 alerts on plant1/line9/motor/m07/temperature [range]", &f)
                 .unwrap_err()

@@ -42,7 +42,7 @@ pub fn parse(question: &str, now_ms: i64) -> About {
 
 fn time_range(q: &str, words: &[&str], now: i64, today: i64) -> (i64, i64, String) {
     // 1970-01-01 was a Thursday: day index 0 = Thursday.
-    let weekday = |ms: i64| ((ms.div_euclid(DAY) + 3).rem_euclid(7)) as i64; // 0 = Monday
+    let weekday = |ms: i64| (ms.div_euclid(DAY) + 3).rem_euclid(7); // 0 = Monday
     let monday = today - weekday(today) * DAY;
     if q.contains("last night") || q.contains("overnight") || q.contains("tonight") {
         return (
@@ -155,7 +155,7 @@ mod tests {
     use super::*;
 
     // 2026-11-19T14:00:00Z, a Thursday.
-    const NOW: i64 = 1_795_615_200_000;
+    const NOW: i64 = 1_795_096_800_000;
     const TODAY: i64 = NOW - 14 * HOUR;
 
     #[test]
