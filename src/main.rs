@@ -95,6 +95,14 @@ enum Command {
         #[arg(required = true)]
         question: Vec<String>,
     },
+    /// Model files on this box (models.toml): list, verify sha256, import from a USB stick.
+    Models {
+        /// The models directory (default: ./models in a checkout, else /usr/share/edgewatch/models).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[command(subcommand)]
+        what: ModelsCommand,
+    },
     /// Documents the daemon searches and answers from (runbooks, manuals).
     Docs {
         #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
@@ -165,6 +173,16 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// What models.toml names and whether each file is present.
+    List,
+    /// Check every file's sha256 (exit 1 if one is missing or damaged).
+    Verify,
+    /// Copy a model file in (its sha256 says which one it is).
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -347,6 +365,27 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 "{}",
                 commands::knowledge::ask(&api, &question.join(" "), json)?
             );
+            Ok(())
+        }
+        Command::Models { dir, what } => {
+            let dir = dir
+                .or_else(|| edgewatch::ml::find_models_dir("models.toml"))
+                .unwrap_or_else(|| PathBuf::from("/usr/share/edgewatch/models"));
+            match what {
+                ModelsCommand::List | ModelsCommand::Verify => {
+                    let (out, ok) =
+                        commands::models::list(&dir, matches!(what, ModelsCommand::Verify))?;
+                    print!("{out}");
+                    if !ok && matches!(what, ModelsCommand::Verify) {
+                        return Err(CommandError::Usage(
+                            "some model files are missing or damaged".into(),
+                        ));
+                    }
+                }
+                ModelsCommand::Import { file } => {
+                    print!("{}", commands::models::import(&dir, &file)?)
+                }
+            }
             Ok(())
         }
         Command::Docs { config, url, what } => {

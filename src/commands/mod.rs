@@ -7,6 +7,7 @@ pub mod demo;
 pub mod eval;
 pub mod knowledge;
 pub mod modbus_sim;
+pub mod models;
 pub mod simulate;
 pub mod status;
 
