@@ -40,5 +40,13 @@ if ! "$venv/bin/python" -c 'import pymodbus, serial; assert pymodbus.__version__
     /usr/bin/python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check pymodbus==3.16.1 pyserial==3.5
 fi
+# The official openai client (PyPI, pinned) for the OpenAI-compatible API test.
+openai_venv="${EDGEWATCH_TEST_OPENAI_VENV:-/var/cache/edgewatch-test/openai-venv}"
+if ! "$openai_venv/bin/python" -c 'import openai; assert openai.__version__ == "2.54.0"' >/dev/null 2>&1; then
+    echo "installing openai 2.54.0 into $openai_venv"
+    mkdir -p "$(dirname "$openai_venv")"
+    /usr/bin/python3 -m venv "$openai_venv"
+    "$openai_venv/bin/pip" install -q --disable-pip-version-check openai==2.54.0
+fi
 # Debian starts a system-wide broker on 1883 after install; the tests start their
 # own on free ports and do not need it.

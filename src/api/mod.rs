@@ -3,6 +3,7 @@
 //! Loopback by default; a bearer token guards every route when one is configured.
 
 mod knowledge;
+mod openai;
 mod query;
 
 use crate::metrics::Metrics;
@@ -53,6 +54,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/search", axum::routing::post(knowledge::search))
         .route("/api/v1/ask", axum::routing::post(knowledge::ask))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/embeddings", axum::routing::post(openai::embeddings))
+        .route("/v1/chat/completions", axum::routing::post(openai::chat))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
 }

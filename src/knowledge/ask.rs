@@ -127,35 +127,15 @@ impl Asker {
                 .collect();
             base(text, "facts", Some(note), cited)
         };
-        let Some(path) = self.llm_path.clone() else {
+        if self.llm_path.is_none() {
             return Ok(deterministic(
                 "no language model is configured (knowledge.llm)".into(),
             ));
-        };
-        // Bounded: one generation runs, `max_waiting` wait, the rest are refused.
-        let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
-        if waiting >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(AskError::Busy(waiting));
         }
-        let permit = self.gate.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _permit = permit.map_err(|_| KnowledgeError::Unavailable("shutting down".into()))?;
         let prompt = Llm::chat_prompt(&format!("{SYSTEM}\n\nFACTS:\n{}", facts.block()), question);
-        let (llm, max_tokens, limit) = (self.llm.clone(), self.max_tokens, self.limit);
-        let generated = tokio::task::spawn_blocking(move || {
-            let mut slot = llm.lock().map_err(|_| "model lock poisoned".to_owned())?;
-            let model = slot.get_or_insert_with(|| Llm::load(&path).map_err(|e| e.to_string()));
-            match model {
-                Ok(m) => m
-                    .generate(&prompt, max_tokens, limit, |_| {})
-                    .map(|g| (m.name.clone(), g))
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.clone()),
-            }
-        })
-        .await
-        .map_err(|e| KnowledgeError::Unavailable(e.to_string()))?;
+        let generated = self
+            .generate(prompt, self.max_tokens, Box::new(|_| {}))
+            .await?;
         let (name, g) = match generated {
             Ok(x) => x,
             Err(e) => {
@@ -211,6 +191,48 @@ impl Asker {
         answer.model = Some(name);
         answer.generation = Some(generation);
         Ok(answer)
+    }
+
+    /// Runs the language model on a prompt: one generation at a time, at most
+    /// `ask-queue` waiting (else [`AskError::Busy`]); the model is loaded on first
+    /// use. The inner error says why no model could run.
+    pub async fn generate(
+        &self,
+        prompt: String,
+        max_tokens: usize,
+        on_token: Box<dyn FnMut(&str) + Send>,
+    ) -> Result<Result<(String, crate::ml::llm::Generated), String>, AskError> {
+        let Some(path) = self.llm_path.clone() else {
+            return Ok(Err("no language model is configured (knowledge.llm)".into()));
+        };
+        let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
+        if waiting >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(AskError::Busy(waiting));
+        }
+        let permit = self.gate.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit.map_err(|_| KnowledgeError::Unavailable("shutting down".into()))?;
+        let (llm, limit) = (self.llm.clone(), self.limit);
+        tokio::task::spawn_blocking(move || {
+            let mut on_token = on_token;
+            let mut slot = llm.lock().map_err(|_| "model lock poisoned".to_owned())?;
+            let model = slot.get_or_insert_with(|| Llm::load(&path).map_err(|e| e.to_string()));
+            match model {
+                Ok(m) => m
+                    .generate(&prompt, max_tokens, limit, |t| on_token(t))
+                    .map(|g| (m.name.clone(), g))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            }
+        })
+        .await
+        .map_err(|e| AskError::Knowledge(KnowledgeError::Unavailable(e.to_string())))
+    }
+
+    /// The configured bound on generated tokens.
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
     }
 
     async fn facts(

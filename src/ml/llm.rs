@@ -101,7 +101,22 @@ impl Llm {
 
     /// ChatML prompt of a system and a user message.
     pub fn chat_prompt(system: &str, user: &str) -> String {
-        format!("<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+        Self::chatml(&[("system", system), ("user", user)])
+    }
+
+    /// ChatML prompt of a conversation, ending where the assistant speaks next.
+    /// Control tokens inside messages are taken apart so a message cannot open a
+    /// turn of its own.
+    pub fn chatml(messages: &[(&str, &str)]) -> String {
+        let mut out = String::new();
+        for (role, content) in messages {
+            let clean = content
+                .replace("<|im_start|>", "<im_start>")
+                .replace("<|im_end|>", "<im_end>");
+            out.push_str(&format!("<|im_start|>{role}\n{clean}<|im_end|>\n"));
+        }
+        out.push_str("<|im_start|>assistant\n");
+        out
     }
 
     /// Greedy decoding (answers must be reproducible) until the end token,

@@ -201,3 +201,57 @@ fn assert_cited(a: &Value) {
     assert!(!cited.is_empty(), "{a:#}");
     assert!(cited.iter().all(|c| ids.contains(c)), "{a:#}");
 }
+
+/// The official `openai` Python package (pinned in scripts/test-deps.sh), unchanged
+/// but for `base_url`: models, embeddings, chat completions plain and streamed,
+/// and the grounded model.
+#[test]
+fn the_openai_python_client_works_against_the_gateway() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        &body(broker.port, "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+    );
+    broker.wait_subscribed("edgewatch-test-in", "plant/#");
+    fire_alerts(&broker);
+    assert!(wait_until(Duration::from_secs(30), || {
+        crate::support::sql_count(&d.db(), "SELECT count(*) FROM alerts") == 4
+    }));
+    let venv = std::env::var("EDGEWATCH_TEST_OPENAI_VENV")
+        .unwrap_or_else(|_| "/var/cache/edgewatch-test/openai-venv".into());
+    let out = std::process::Command::new(format!("{venv}/bin/python"))
+        .arg(crate::support::peer("openai_client.py"))
+        .arg(&d.api)
+        .output()
+        .expect("run scripts/test-deps.sh (openai venv)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["models"],
+        json!([
+            "all-minilm-l6-v2",
+            "edgewatch-grounded",
+            "smollm2-135m-instruct"
+        ])
+    );
+    assert_eq!(v["embeddings"], json!([384, 384]));
+    assert!((v["norm"].as_f64().unwrap() - 1.0).abs() < 1e-3, "{v}");
+    assert!(
+        v["chat"]["content"].as_str().unwrap().contains("Paris"),
+        "{v}"
+    );
+    assert!(v["chat"]["completion_tokens"].as_u64().unwrap() >= 1, "{v}");
+    // Streamed token by token; the same greedy answer as the plain request.
+    assert!(v["stream"]["pieces"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["stream"]["content"], v["chat"]["content"], "{v}");
+    assert!(v["stream"]["finish"].is_string(), "{v}");
+    assert!(
+        v["grounded"].as_str().unwrap().contains("3 alert(s) fired"),
+        "{v}"
+    );
+}
