@@ -203,8 +203,8 @@ pub async fn run(
     for t in sink_tasks {
         let _ = t.await;
     }
-    if let Ok(k) = &knowledge {
-        k.stop();
+    if let Ok(k) = knowledge.clone() {
+        let _ = tokio::task::spawn_blocking(move || k.stop()).await;
     }
     let writer_result = tokio::task::spawn_blocking(move || writer.join())
         .await

@@ -41,7 +41,9 @@ pub struct Knowledge {
     jobs: SyncSender<Job>,
     pub index: Arc<RwLock<VectorIndex>>,
     pub reader: Reader,
-    writer: mpsc::Sender<WriteOp>,
+    /// Taken at [`Knowledge::stop`]: the store writer ends only once every sender
+    /// is gone, and the API (which holds this struct) outlives it.
+    writer: std::sync::Mutex<Option<mpsc::Sender<WriteOp>>>,
     pub asker: super::ask::Asker,
 }
 
@@ -81,7 +83,7 @@ impl Knowledge {
             jobs: tx,
             index,
             reader,
-            writer,
+            writer: std::sync::Mutex::new(Some(writer)),
             asker: super::ask::Asker::new(c),
         });
         k.backfill();
@@ -160,7 +162,7 @@ impl Knowledge {
             reply: Some(tx),
             ids: None,
         };
-        self.writer
+        self.writer()?
             .send(WriteOp::Knowledge(op))
             .await
             .map_err(|_| KnowledgeError::Unavailable("the store writer has stopped".into()))?;
@@ -186,7 +188,7 @@ impl Knowledge {
             .transpose()?
             .unwrap_or_default();
         let (tx, rx) = oneshot::channel();
-        self.writer
+        self.writer()?
             .send(WriteOp::Knowledge(KnowledgeOp::DeleteDocument {
                 id,
                 reply: Some(tx),
@@ -203,8 +205,21 @@ impl Knowledge {
         Ok(found)
     }
 
-    /// Ends the thread (and its hold on the store writer) before the writer stops.
+    fn writer(&self) -> Result<mpsc::Sender<WriteOp>, KnowledgeError> {
+        self.writer
+            .lock()
+            .ok()
+            .and_then(|w| w.clone())
+            .ok_or_else(|| KnowledgeError::Unavailable("shutting down".into()))
+    }
+
+    /// Lets the store writer stop: ends the embedding thread (after the jobs
+    /// already queued; blocks until it takes the request) and drops this handle's
+    /// sender. Call from a blocking context.
     pub fn stop(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
         let _ = self.jobs.send(Job::Stop);
     }
 }
