@@ -73,22 +73,16 @@ enum Command {
     },
     /// Show what the running daemon reports (via its HTTP API).
     Status {
-        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
-        config: PathBuf,
-        /// API base URL; default from the config's api.listen.
-        #[arg(long)]
-        url: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
         #[arg(long)]
         json: bool,
     },
     /// Ask the running daemon a question about the plant; the answer cites the
     /// alerts, aggregates and documents it rests on.
     Ask {
-        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
-        config: PathBuf,
-        /// API base URL; default from the config's api.listen.
-        #[arg(long)]
-        url: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
         #[arg(long)]
         json: bool,
         /// The question, e.g. "what happened on line 2 last night?"
@@ -105,11 +99,8 @@ enum Command {
     },
     /// Documents the daemon searches and answers from (runbooks, manuals).
     Docs {
-        #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
-        config: PathBuf,
-        /// API base URL; default from the config's api.listen.
-        #[arg(long)]
-        url: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
         #[command(subcommand)]
         what: DocsCommand,
     },
@@ -175,6 +166,16 @@ enum Command {
     },
 }
 
+/// How the CLI finds the running daemon's API.
+#[derive(clap::Args)]
+struct ApiArgs {
+    #[arg(short, long, default_value = DEFAULT_CONFIG, env = "EDGEWATCH_CONFIG")]
+    config: PathBuf,
+    /// API base URL; default from the config's api.listen.
+    #[arg(long)]
+    url: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum ModelsCommand {
     /// What models.toml names and whether each file is present.
@@ -216,13 +217,12 @@ fn main() -> ExitCode {
 
 /// The API of the daemon `--url` names, or of the config's daemon.
 fn api_client(
-    config: &std::path::Path,
-    url: Option<String>,
+    a: ApiArgs,
     timeout: Duration,
 ) -> Result<commands::api_client::ApiClient, CommandError> {
-    Ok(match url {
+    Ok(match a.url {
         Some(u) => commands::api_client::ApiClient::new(&u, None, timeout),
-        None => commands::api_client::ApiClient::from_config(&load(config)?, timeout),
+        None => commands::api_client::ApiClient::from_config(&load(&a.config)?, timeout),
     })
 }
 
@@ -349,18 +349,17 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             print!("{out}");
             Ok(())
         }
-        Command::Status { config, url, json } => {
-            let api = api_client(&config, url, Duration::from_secs(5))?;
+        Command::Status { api, json } => {
+            let api = api_client(api, Duration::from_secs(5))?;
             print!("{}", commands::status::run(&api, json)?);
             Ok(())
         }
         Command::Ask {
-            config,
-            url,
+            api,
             json,
             question,
         } => {
-            let api = api_client(&config, url, Duration::from_secs(120))?;
+            let api = api_client(api, Duration::from_secs(120))?;
             print!(
                 "{}",
                 commands::knowledge::ask(&api, &question.join(" "), json)?
@@ -388,8 +387,8 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             }
             Ok(())
         }
-        Command::Docs { config, url, what } => {
-            let api = api_client(&config, url, Duration::from_secs(300))?;
+        Command::Docs { api, what } => {
+            let api = api_client(api, Duration::from_secs(300))?;
             let out = match what {
                 DocsCommand::Add { files } => commands::knowledge::add(&api, &files)?,
                 DocsCommand::List => commands::knowledge::list(&api)?,
