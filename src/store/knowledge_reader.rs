@@ -2,7 +2,7 @@
 //! embedded, chunks and documents for search results.
 
 use super::knowledge::decode;
-use super::reader::{alert_row, AlertRow, Reader};
+use super::reader::{alert_row, AlertRow, Reader, ALERT_COLUMNS};
 use super::StoreError;
 use crate::reading::format_ts;
 use rusqlite::params;
@@ -43,12 +43,11 @@ impl Reader {
     /// burst the embedding queue could not take).
     pub fn alerts_without_vectors(&self, limit: usize) -> Result<Vec<AlertRow>, StoreError> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT id, rule, sensor, severity, kind, state, value, limit_value, unit, fired_at, message,
-                        resolved_at, resolved_value
-                 FROM alerts WHERE id NOT IN (SELECT ref FROM vectors WHERE kind = 'alert')
-                 ORDER BY fired_at DESC LIMIT ?1",
-            )?;
+            let mut st = c.prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts
+                 WHERE id NOT IN (SELECT ref FROM vectors WHERE kind = 'alert')
+                 ORDER BY fired_at DESC LIMIT ?1"
+            ))?;
             let rows = st.query_map(params![limit as i64], alert_row)?;
             rows.collect()
         })
@@ -56,11 +55,8 @@ impl Reader {
 
     pub fn alerts_by_id(&self, ids: &[String]) -> Result<Vec<AlertRow>, StoreError> {
         self.with(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, rule, sensor, severity, kind, state, value, limit_value, unit, fired_at, message,
-                        resolved_at, resolved_value
-                 FROM alerts WHERE id = ?1",
-            )?;
+            let mut st =
+                c.prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"))?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(row) = st.query_map(params![id], alert_row)?.next() {

@@ -156,14 +156,12 @@ impl Reader {
 
     pub fn alerts(&self, f: &AlertFilter) -> Result<Vec<AlertRow>, StoreError> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT id, rule, sensor, severity, kind, state, value, limit_value, unit, fired_at, message,
-                        resolved_at, resolved_value
-                 FROM alerts
+            let mut st = c.prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts
                  WHERE fired_at >= ?1 AND fired_at <= ?2
                    AND (?3 IS NULL OR severity = ?3) AND (?4 IS NULL OR state = ?4)
-                 ORDER BY fired_at DESC, id",
-            )?;
+                 ORDER BY fired_at DESC, id"
+            ))?;
             let rows = st.query_map(
                 params![
                     f.since_ms.unwrap_or(i64::MIN),
@@ -306,6 +304,11 @@ impl Reader {
         })
     }
 }
+
+/// The columns [`alert_row`] reads, in its order.
+pub(super) const ALERT_COLUMNS: &str =
+    "id, rule, sensor, severity, kind, state, value, limit_value, unit, \
+    fired_at, message, resolved_at, resolved_value";
 
 pub(super) fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
     let fired_ms: i64 = r.get(9)?;
