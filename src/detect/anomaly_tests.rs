@@ -3,7 +3,6 @@ use crate::config::AnomalyModelConfig;
 use crate::detect::{AlertEvent, AlertState};
 use crate::ml::Manifest;
 use crate::reading::{Quality, Reading};
-use std::sync::Arc;
 
 /// Two channels, window 4, step 2, period 1 s, threshold 10.
 fn manifest() -> Manifest {
@@ -42,14 +41,7 @@ fn models(debounce: u32, clear_after: u32) -> AnomalyModels {
 }
 
 fn reading(sensor: &str, ts_ms: i64, value: f64) -> Reading {
-    Reading {
-        sensor: sensor.into(),
-        ts_ms,
-        value,
-        unit: None,
-        quality: Quality::Good,
-        labels: Arc::default(),
-    }
+    Reading::new(sensor, ts_ms, value)
 }
 
 /// Both channels of asset `site/x` at second `t`.

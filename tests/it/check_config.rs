@@ -1,20 +1,7 @@
 //! `edgewatch check-config` as a binary: stdout, stderr and exit codes.
 
-use crate::support::BIN;
+use crate::support::{check_config as check, BIN};
 use std::process::Command;
-
-fn check(path: &std::path::Path) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(["check-config", "-c"])
-        .arg(path)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn shipped_configs_pass() {

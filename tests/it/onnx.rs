@@ -4,29 +4,15 @@
 //! drift published to a real Mosquitto raising the model's alert into the store and
 //! a file sink.
 
-use crate::support::{sql, wait_until, Broker, Daemon, BIN};
+use crate::support::{check_config as check, sql, wait_until, Broker, Daemon};
 use edgewatch::config::SimulatorConfig;
 use edgewatch::ml::{Manifest, OnnxModel};
 use edgewatch::sources::simulator::Plant;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
-
-fn check(config: &Path) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(["check-config", "-c"])
-        .arg(config)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

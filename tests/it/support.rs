@@ -190,6 +190,20 @@ fn terminate(c: &mut Child) {
     }
 }
 
+/// `edgewatch check-config -c PATH`: exit code, stdout, stderr.
+pub fn check_config(path: &Path) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(["check-config", "-c"])
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The Python that scripts/test-deps.sh gave paho-mqtt (override: EDGEWATCH_TEST_PYTHON).
 pub fn python() -> String {
     std::env::var("EDGEWATCH_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into())
