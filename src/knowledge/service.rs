@@ -179,14 +179,7 @@ impl Knowledge {
 
     /// Deletes a document, its chunks and their vectors; false if there was none.
     pub async fn delete_document(&self, id: i64) -> Result<bool, KnowledgeError> {
-        let chunk_ids: Vec<i64> = self
-            .reader
-            .documents()?
-            .iter()
-            .any(|d| d.id == id)
-            .then(|| self.reader.chunk_ids(id))
-            .transpose()?
-            .unwrap_or_default();
+        let chunk_ids = self.reader.chunk_ids(id)?;
         let (tx, rx) = oneshot::channel();
         self.writer()?
             .send(WriteOp::Knowledge(KnowledgeOp::DeleteDocument {
@@ -255,25 +248,30 @@ fn run(
     writer: mpsc::Sender<WriteOp>,
     metrics: Arc<Metrics>,
 ) {
+    let answer = |texts: Vec<String>, reply: oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>| {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let _ = reply.send(embedder.embed(&refs));
+    };
     let mut pending: Vec<(String, String)> = Vec::new();
-    while let Ok(job) = rx.recv() {
+    let mut stop = false;
+    while !stop {
+        let Ok(job) = rx.recv() else { break };
         match job {
             Job::Stop => break,
-            Job::Texts(texts, reply) => {
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                let _ = reply.send(embedder.embed(&refs));
-            }
+            Job::Texts(texts, reply) => answer(texts, reply),
             Job::Alerts(items) => {
                 pending.extend(items);
                 // Take whatever alerts are already queued: one pass for a burst.
+                // A stop met here ends the thread after this batch is stored.
                 while pending.len() < BATCH {
                     match rx.try_recv() {
                         Ok(Job::Alerts(more)) => pending.extend(more),
-                        Ok(Job::Texts(texts, reply)) => {
-                            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                            let _ = reply.send(embedder.embed(&refs));
+                        Ok(Job::Texts(texts, reply)) => answer(texts, reply),
+                        Ok(Job::Stop) => {
+                            stop = true;
+                            break;
                         }
-                        Ok(Job::Stop) | Err(_) => break,
+                        Err(_) => break,
                     }
                 }
                 let texts: Vec<&str> = pending.iter().map(|(_, t)| t.as_str()).collect();
