@@ -2,11 +2,12 @@
 //! pooling over the attention mask and L2 normalisation, as sentence-transformers
 //! computes them, so vectors compare by dot product (= cosine).
 
-use candle_core::{DType, Device, Tensor};
+use super::bert::BertEncoder;
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use std::path::{Path, PathBuf};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 /// Dimensions of all-MiniLM-L6-v2 vectors.
 pub const DIM: usize = 384;
@@ -27,9 +28,8 @@ pub enum EmbedError {
 }
 
 pub struct Embedder {
-    model: BertModel,
+    model: BertEncoder,
     tokenizer: Tokenizer,
-    device: Device,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -63,10 +63,8 @@ impl Embedder {
         .map_err(|e| err(format!("config.json: {e}")))?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| err(format!("tokenizer.json: {e}")))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // No padding: the encoder packs texts of different lengths itself.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MAX_TOKENS,
@@ -85,12 +83,8 @@ impl Embedder {
         }
         .map_err(|e| err(format!("model.safetensors: {e}")))?;
         let model =
-            BertModel::load(vb, &config).map_err(|e| err(format!("model.safetensors: {e}")))?;
-        Ok(Embedder {
-            model,
-            tokenizer,
-            device,
-        })
+            BertEncoder::load(vb, &config).map_err(|e| err(format!("model.safetensors: {e}")))?;
+        Ok(Embedder { model, tokenizer })
     }
 
     /// One unit vector of [`DIM`] per text.
@@ -103,27 +97,7 @@ impl Embedder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| run(e.to_string()))?;
-        let n = enc.len();
-        let len = enc[0].get_ids().len();
-        let mut ids = Vec::with_capacity(n * len);
-        let mut mask = Vec::with_capacity(n * len);
-        for e in &enc {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-        }
-        let forward = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
-            let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-            // Mean over real tokens only, then unit length.
-            let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-            let summed = hidden.broadcast_mul(&m)?.sum(1)?;
-            let counts = m.sum(1)?.clamp(1e-9, f64::MAX)?;
-            let mean = summed.broadcast_div(&counts)?;
-            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-            mean.broadcast_div(&norm)?.to_vec2::<f32>()
-        };
-        forward().map_err(|e| run(e.to_string()))
+        let ids: Vec<Vec<u32>> = enc.iter().map(|e| e.get_ids().to_vec()).collect();
+        self.model.embed(&ids).map_err(|e| run(e.to_string()))
     }
 }

@@ -2,6 +2,8 @@
 //! shared library on disk, never downloaded): finding the library, reading a
 //! model's manifest, and running checked batches.
 
+mod bert;
+mod bert_ops;
 pub mod embed;
 pub mod llm;
 pub mod manifest;
