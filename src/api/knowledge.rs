@@ -1,12 +1,16 @@
-//! Knowledge routes: documents (add, list, delete) and semantic search over alerts
-//! and document chunks.
+//! Knowledge routes: documents (add, list, delete), semantic search over alerts
+//! and document chunks, and grounded questions (JSON or server-sent events).
 
 use super::{parse_time, ApiError, ApiState};
+use crate::knowledge::ask::{AskError, Progress};
 use crate::knowledge::{Kind, Knowledge, KnowledgeError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 impl From<KnowledgeError> for ApiError {
@@ -217,6 +221,20 @@ pub async fn search_found(
 #[serde(deny_unknown_fields)]
 pub struct Question {
     pub question: String,
+    /// Server-sent events: `facts`, then `token`s (a draft), then the checked
+    /// `answer` (or an `error`).
+    #[serde(default)]
+    pub stream: bool,
+}
+
+fn busy(n: usize) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, "5")],
+        Json(serde_json::json!({ "error": format!("busy: {n} question(s) already waiting for the model; retry in 5 s") })),
+    )
+        .into_response()
 }
 
 pub(super) async fn ask(
@@ -230,14 +248,52 @@ pub(super) async fn ask(
             "`question` must be 1 to 2000 characters",
         ));
     }
+    if q.stream {
+        if k.asker.is_full() {
+            return Ok(busy(k.asker.max_waiting()));
+        }
+        return Ok(ask_stream(k, q.question).into_response());
+    }
     match k.asker.ask(&k, &q.question).await {
         Ok(a) => Ok(Json(a).into_response()),
-        Err(crate::knowledge::ask::AskError::Busy(n)) => Ok((
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(axum::http::header::RETRY_AFTER, "5")],
-            Json(serde_json::json!({ "error": format!("busy: {n} question(s) already waiting for the model; retry in 5 s") })),
-        )
-            .into_response()),
-        Err(crate::knowledge::ask::AskError::Knowledge(e)) => Err(e.into()),
+        Err(AskError::Busy(n)) => Ok(busy(n)),
+        Err(AskError::Knowledge(e)) => Err(e.into()),
     }
+}
+
+/// The streamed form of [`ask`]: events as the question makes progress.
+fn ask_stream(k: Arc<Knowledge>, question: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(256);
+    let (ptx, mut prx) = tokio::sync::mpsc::channel::<Progress>(256);
+    let forward = tx.clone();
+    let progress = tokio::spawn(async move {
+        while let Some(p) = prx.recv().await {
+            let event = match p {
+                Progress::Facts { range, facts } => Event::default()
+                    .event("facts")
+                    .data(json!({ "range": range, "facts": facts }).to_string()),
+                Progress::Token(t) => Event::default()
+                    .event("token")
+                    .data(json!({ "text": t }).to_string()),
+            };
+            if forward.send(Ok(event)).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let last = match k.asker.ask_with(&k, &question, Some(ptx)).await {
+            Ok(a) => Event::default()
+                .event("answer")
+                .data(serde_json::to_string(&a).unwrap_or_default()),
+            Err(e) => Event::default()
+                .event("error")
+                .data(json!({ "error": e.to_string() }).to_string()),
+        };
+        // Every token before the answer.
+        let _ = progress.await;
+        let _ = tx.send(Ok(last)).await;
+    });
+    Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response()
 }

@@ -67,6 +67,15 @@ pub struct Generation {
     pub stopped: &'static str,
 }
 
+/// What a streamed question reports before its answer: the facts as soon as
+/// they are gathered, then the model's tokens as it writes them (a draft: the
+/// checked [`Answer`] that follows is what counts).
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Facts { range: Range, facts: Vec<Fact> },
+    Token(String),
+}
+
 /// One generation at a time, a bounded line of waiting questions, the model
 /// loaded on first use.
 pub struct Asker {
@@ -100,19 +109,39 @@ impl Asker {
     }
 
     pub async fn ask(&self, k: &Knowledge, question: &str) -> Result<Answer, AskError> {
+        self.ask_with(k, question, None).await
+    }
+
+    /// [`Asker::ask`], reporting [`Progress`] on `progress` as it goes.
+    pub async fn ask_with(
+        &self,
+        k: &Knowledge,
+        question: &str,
+        progress: Option<tokio::sync::mpsc::Sender<Progress>>,
+    ) -> Result<Answer, AskError> {
         let about = parse(question, now_ms());
         let facts = self.facts(k, question, &about).await?;
+        let range = Range {
+            label: facts.range.clone(),
+            since: facts.since.clone(),
+            until: facts.until.clone(),
+        };
+        if let Some(tx) = &progress {
+            let facts = facts.facts.clone();
+            let _ = tx
+                .send(Progress::Facts {
+                    range: range.clone(),
+                    facts,
+                })
+                .await;
+        }
         let base = |answer: String, path, note: Option<String>, citations: Vec<Fact>| Answer {
             question: question.to_owned(),
             answer,
             path,
             note,
             citations,
-            range: Range {
-                label: facts.range.clone(),
-                since: facts.since.clone(),
-                until: facts.until.clone(),
-            },
+            range: range.clone(),
             facts: facts.facts.clone(),
             model: None,
             generation: None,
@@ -133,9 +162,12 @@ impl Asker {
             ));
         }
         let prompt = Llm::chat_prompt(&format!("{SYSTEM}\n\nFACTS:\n{}", facts.block()), question);
-        let generated = self
-            .generate(prompt, self.max_tokens, Box::new(|_| {}))
-            .await?;
+        let on_token: Box<dyn FnMut(&str) + Send> = match progress {
+            // Called on the generating thread, outside the runtime.
+            Some(tx) => Box::new(move |t| drop(tx.blocking_send(Progress::Token(t.to_owned())))),
+            None => Box::new(|_| {}),
+        };
+        let generated = self.generate(prompt, self.max_tokens, on_token).await?;
         let (name, g) = match generated {
             Ok(x) => x,
             Err(e) => {
@@ -228,6 +260,17 @@ impl Asker {
         })
         .await
         .map_err(|e| AskError::Knowledge(KnowledgeError::Unavailable(e.to_string())))
+    }
+
+    /// Whether a question asked now would be turned away as [`AskError::Busy`]
+    /// (checked before a stream starts, when a 503 can still be sent).
+    pub fn is_full(&self) -> bool {
+        self.llm_path.is_some() && self.waiting.load(Ordering::SeqCst) >= self.max_waiting
+    }
+
+    /// How many questions may wait for the model (`knowledge.ask-queue`).
+    pub fn max_waiting(&self) -> usize {
+        self.max_waiting
     }
 
     /// The configured bound on generated tokens.

@@ -104,10 +104,6 @@ fn documents_search_and_grounded_answers() {
         &json!({"question": "What happened on line 2 in the last hour?"}),
     );
     assert_eq!(code, 200, "{a}");
-    eprintln!(
-        "JOURNAL {:?}",
-        crate::support::sql::<i64>(&d.db(), "SELECT ts FROM journal ORDER BY id")
-    );
     assert_eq!(a["path"], "facts");
     assert!(
         a["note"].as_str().unwrap().contains("no language model"),
@@ -123,6 +119,16 @@ fn documents_search_and_grounded_answers() {
         "{answer}"
     );
     assert_cited(&a);
+
+    // Streamed: the facts first, then the same answer.
+    let events = d.post_events(
+        "/api/v1/ask",
+        &json!({"question": "What happened on line 2 in the last hour?", "stream": true}),
+    );
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["facts", "answer"], "{events:?}");
+    assert_eq!(events[0].1["facts"], a["facts"], "{events:?}");
+    assert_eq!(events[1].1["answer"], a["answer"], "{events:?}");
 
     // The CLI asks the same daemon.
     let out = std::process::Command::new(BIN)
@@ -173,10 +179,34 @@ fn documents_search_and_grounded_answers() {
             a["path"], a["note"], a["answer"]
         );
     }
-    let (_, a) = d.post(
+    // Streamed with the model: facts, the model's draft token by token, then the
+    // checked answer, which the draft does not override.
+    let events = d.post_events(
         "/api/v1/ask",
-        &json!({"question": "Anything about pressure in the last hour?"}),
+        &json!({"question": "Anything about pressure in the last hour?", "stream": true}),
     );
+    let (first, last) = (&events[0], &events[events.len() - 1]);
+    assert_eq!(
+        (first.0.as_str(), last.0.as_str()),
+        ("facts", "answer"),
+        "{events:?}"
+    );
+    let draft: String = events[1..events.len() - 1]
+        .iter()
+        .map(|(name, data)| {
+            assert_eq!(name, "token", "{events:?}");
+            data["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let generated = last.1["generation"]["tokens"].as_u64().unwrap();
+    assert_eq!(
+        events.len() as u64 - 2,
+        generated,
+        "one event per token: {events:?}"
+    );
+    assert!(!draft.is_empty(), "{events:?}");
+    assert_cited(&last.1);
+    let a = &last.1;
     let facts = a["facts"].to_string();
     assert!(
         facts.contains("1 alerts fired on sensors matching pressure"),

@@ -393,6 +393,42 @@ impl Daemon {
         )
     }
 
+    /// POST JSON to a server-sent-events route: each event's name and JSON data,
+    /// in order, once the stream ends.
+    pub fn post_events(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Vec<(String, serde_json::Value)> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(180)))
+            .build()
+            .into();
+        let mut r = agent
+            .post(&format!("{}{path}", self.api))
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        let text = r.body_mut().read_to_string().unwrap();
+        text.split("\n\n")
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| {
+                let field = |name: &str| {
+                    e.lines()
+                        .filter_map(|l| l.strip_prefix(name))
+                        .map(str::trim_start)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                let data = field("data:");
+                (
+                    field("event:"),
+                    serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+                )
+            })
+            .collect()
+    }
+
     /// GET a path and return the status code (for error cases).
     pub fn status_of(&self, path: &str) -> u16 {
         let agent: ureq::Agent = ureq::Agent::config_builder()
