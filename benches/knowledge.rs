@@ -106,6 +106,64 @@ impl Drop for Reference {
     }
 }
 
+/// llama.cpp on the same GGUF through benches/llm_reference.py under
+/// `$EDGEWATCH_LLAMA_PYTHON` (default /var/cache/edgewatch-llamacpp/bin/python),
+/// one generation per request so its runs alternate with ours.
+struct LlamaCpp {
+    label: String,
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl LlamaCpp {
+    fn start(model: &std::path::Path) -> Option<LlamaCpp> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let python = std::env::var("EDGEWATCH_LLAMA_PYTHON")
+            .unwrap_or_else(|_| "/var/cache/edgewatch-llamacpp/bin/python".into());
+        if !std::path::Path::new(&python).exists() {
+            return None;
+        }
+        let mut child = Command::new(python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/benches/llm_reference.py"
+            ))
+            .arg(model)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut lines = std::io::BufReader::new(child.stdout.take()?).lines();
+        let label = lines.next()?.ok()?;
+        Some(LlamaCpp {
+            label,
+            child,
+            lines,
+        })
+    }
+
+    /// Time to first token (s) and decode tokens/s of one greedy generation.
+    fn pass(&mut self, prompt: &str, max_tokens: usize) -> Option<(f64, f64)> {
+        use std::io::Write;
+        std::thread::sleep(Duration::from_millis(500));
+        let req = serde_json::json!({ "prompt": prompt, "max_tokens": max_tokens });
+        writeln!(self.child.stdin.as_mut()?, "{req}").ok()?;
+        let r: serde_json::Value = serde_json::from_str(&self.lines.next()?.ok()?).ok()?;
+        let (first, total) = (r["first_token_s"].as_f64()?, r["total_s"].as_f64()?);
+        let tokens = r["tokens"].as_f64()?;
+        Some((first, (tokens - 1.0) / (total - first)))
+    }
+}
+
+impl Drop for LlamaCpp {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
 /// The embedding code edgewatch had before its own encoder: candle-transformers'
 /// BertModel on padded batches, mean pooling and L2 norm in tensor ops.
 mod baseline {
@@ -262,18 +320,48 @@ fn main() {
         "You answer questions about an industrial plant. Use only the facts.",
         "FACTS: 3 alerts fired on line 2 last night; motor m01 temperature peaked at 92.3 C (limit 85).\nQUESTION: What happened on line 2 last night? Answer in two sentences.",
     );
-    let g = llm
-        .generate(&prompt, 64, Duration::from_secs(120), |_| {})
-        .unwrap();
-    let decode = (g.tokens.saturating_sub(1)) as f64 / (g.total - g.first_token).as_secs_f64();
+    let model_file = dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let mut reference = LlamaCpp::start(&model_file);
+    let (mut first, mut decode, mut ref_first, mut ref_decode) = (vec![], vec![], vec![], vec![]);
+    let mut g = None;
+    for _ in 0..PASSES {
+        std::thread::sleep(Duration::from_millis(500));
+        let run = llm
+            .generate(&prompt, 64, Duration::from_secs(120), |_| {})
+            .unwrap();
+        first.push(run.first_token.as_secs_f64());
+        decode.push(
+            run.tokens.saturating_sub(1) as f64 / (run.total - run.first_token).as_secs_f64(),
+        );
+        g = Some(run);
+        if let Some((f, d)) = reference.as_mut().and_then(|r| r.pass(&prompt, 64)) {
+            ref_first.push(f);
+            ref_decode.push(d);
+        }
+    }
+    let g = g.unwrap();
     println!(
-        "\n| language model (SmolLM2-135M-Instruct, Q4_1 re-quantised to Q8_0) | value |\n| --- | ---: |\n\
-         | load (with re-quantisation) | {:.2} s |\n| prompt tokens | {} |\n| time to first token | {:.2} s |\n\
-         | decode | {:.1} tokens/s ({} tokens) |\n| peak RSS, both models loaded | {:.0} MiB |",
-        load.as_secs_f64(),
+        "\n| language model, SmolLM2-135M-Instruct, {} prompt tokens, greedy, median of {PASSES} alternating runs | time to first token | decode |\n| --- | ---: | ---: |\n\
+         | edgewatch (candle, Q4_1 re-quantised to Q8_0 at load) | {:.2} s | {:.1} tokens/s |",
         g.prompt_tokens,
-        g.first_token.as_secs_f64(),
-        decode,
+        median(&mut first),
+        median(&mut decode),
+    );
+    if let Some(r) = &reference {
+        let (rf, rd) = (median(&mut ref_first), median(&mut ref_decode));
+        println!("| {} | {rf:.2} s | {rd:.1} tokens/s |", r.label);
+        println!(
+            "| edgewatch / llama.cpp | {:.2}x (time) | {:.2}x |",
+            median(&mut first) / rf,
+            median(&mut decode) / rd
+        );
+    } else {
+        println!("| llama.cpp | not installed (benches/llm_reference.py) | |");
+    }
+    println!(
+        "\n| language model | value |\n| --- | ---: |\n| load (with re-quantisation) | {:.2} s |\n\
+         | tokens generated per run | {} |\n| peak RSS, both models loaded | {:.0} MiB |",
+        load.as_secs_f64(),
         g.tokens,
         common::peak_rss_mib("self")
     );
