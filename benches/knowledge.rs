@@ -52,10 +52,10 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// sentence-transformers on the same sentences, one pass per request so its
-/// passes alternate with ours (the machine's load drifts), served by
-/// benches/embed_reference.py under `$EDGEWATCH_ST_PYTHON` (default: the venv
-/// that tests/data/make_embedding_reference.py uses) when that Python exists.
+/// A Python reference engine served one pass per request line, so its passes
+/// alternate with ours (the machine's load drifts): benches/embed_reference.py
+/// (sentence-transformers) and benches/llm_reference.py (llama.cpp). Runs only
+/// when its Python exists: `$python_var`, else the venv at `default`.
 struct Reference {
     label: String,
     child: std::process::Child,
@@ -63,20 +63,21 @@ struct Reference {
 }
 
 impl Reference {
-    fn start(model_dir: &std::path::Path) -> Option<Reference> {
+    fn start(
+        python_var: &str,
+        default: &str,
+        script: &str,
+        arg: &std::path::Path,
+    ) -> Option<Reference> {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let python = std::env::var("EDGEWATCH_ST_PYTHON")
-            .unwrap_or_else(|_| "/var/cache/edgewatch-st/bin/python".into());
+        let python = std::env::var(python_var).unwrap_or_else(|_| default.into());
         if !std::path::Path::new(&python).exists() {
             return None;
         }
         let mut child = Command::new(python)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/benches/embed_reference.py"
-            ))
-            .arg(model_dir)
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+            .arg(arg)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -91,73 +92,31 @@ impl Reference {
         })
     }
 
-    fn pass(&mut self, batch: usize) -> Option<f64> {
+    /// One request line, one answer line, after a pause that lets the other
+    /// engine's idle threads (OpenMP, rayon) stop spinning.
+    fn ask(&mut self, request: &str) -> Option<String> {
         use std::io::Write;
         std::thread::sleep(Duration::from_millis(500));
-        writeln!(self.child.stdin.as_mut()?, "{batch}").ok()?;
-        self.lines.next()?.ok()?.trim().parse().ok()
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-/// llama.cpp on the same GGUF through benches/llm_reference.py under
-/// `$EDGEWATCH_LLAMA_PYTHON` (default /var/cache/edgewatch-llamacpp/bin/python),
-/// one generation per request so its runs alternate with ours.
-struct LlamaCpp {
-    label: String,
-    child: std::process::Child,
-    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-}
-
-impl LlamaCpp {
-    fn start(model: &std::path::Path) -> Option<LlamaCpp> {
-        use std::io::BufRead;
-        use std::process::{Command, Stdio};
-        let python = std::env::var("EDGEWATCH_LLAMA_PYTHON")
-            .unwrap_or_else(|_| "/var/cache/edgewatch-llamacpp/bin/python".into());
-        if !std::path::Path::new(&python).exists() {
-            return None;
-        }
-        let mut child = Command::new(python)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/benches/llm_reference.py"
-            ))
-            .arg(model)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let mut lines = std::io::BufReader::new(child.stdout.take()?).lines();
-        let label = lines.next()?.ok()?;
-        Some(LlamaCpp {
-            label,
-            child,
-            lines,
-        })
+        writeln!(self.child.stdin.as_mut()?, "{request}").ok()?;
+        self.lines.next()?.ok()
     }
 
-    /// Time to first token (s) and decode tokens/s of one greedy generation.
-    fn pass(&mut self, prompt: &str, max_tokens: usize) -> Option<(f64, f64)> {
-        use std::io::Write;
-        std::thread::sleep(Duration::from_millis(500));
+    /// sentence-transformers: sentences/s of one pass at `batch`.
+    fn embed_pass(&mut self, batch: usize) -> Option<f64> {
+        self.ask(&batch.to_string())?.trim().parse().ok()
+    }
+
+    /// llama.cpp: time to first token (s) and decode tokens/s of one generation.
+    fn generate_pass(&mut self, prompt: &str, max_tokens: usize) -> Option<(f64, f64)> {
         let req = serde_json::json!({ "prompt": prompt, "max_tokens": max_tokens });
-        writeln!(self.child.stdin.as_mut()?, "{req}").ok()?;
-        let r: serde_json::Value = serde_json::from_str(&self.lines.next()?.ok()?).ok()?;
+        let r: serde_json::Value = serde_json::from_str(&self.ask(&req.to_string())?).ok()?;
         let (first, total) = (r["first_token_s"].as_f64()?, r["total_s"].as_f64()?);
         let tokens = r["tokens"].as_f64()?;
         Some((first, (tokens - 1.0) / (total - first)))
     }
 }
 
-impl Drop for LlamaCpp {
+impl Drop for Reference {
     fn drop(&mut self) {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
@@ -236,7 +195,12 @@ fn main() {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     e.embed(&refs[..8]).unwrap(); // warm up
     baseline.embed(&refs[..8]);
-    let mut python = Reference::start(&model_dir);
+    let mut python = Reference::start(
+        "EDGEWATCH_ST_PYTHON",
+        "/var/cache/edgewatch-st/bin/python",
+        "benches/embed_reference.py",
+        &model_dir,
+    );
     println!(
         "\n| embeddings (256 alert-like sentences, median of {PASSES} alternating passes) | batch 1 | batch 32 |\n| --- | ---: | ---: |"
     );
@@ -246,7 +210,7 @@ fn main() {
         for _ in 0..PASSES {
             passes[0].push(rate(&refs, batch, |c| drop(e.embed(c).unwrap())));
             passes[1].push(rate(&refs, batch, |c| baseline.embed(c)));
-            if let Some(p) = python.as_mut().and_then(|p| p.pass(batch)) {
+            if let Some(p) = python.as_mut().and_then(|p| p.embed_pass(batch)) {
                 passes[2].push(p);
             }
         }
@@ -321,7 +285,12 @@ fn main() {
         "FACTS: 3 alerts fired on line 2 last night; motor m01 temperature peaked at 92.3 C (limit 85).\nQUESTION: What happened on line 2 last night? Answer in two sentences.",
     );
     let model_file = dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
-    let mut reference = LlamaCpp::start(&model_file);
+    let mut reference = Reference::start(
+        "EDGEWATCH_LLAMA_PYTHON",
+        "/var/cache/edgewatch-llamacpp/bin/python",
+        "benches/llm_reference.py",
+        &model_file,
+    );
     let (mut first, mut decode, mut ref_first, mut ref_decode) = (vec![], vec![], vec![], vec![]);
     let mut g = None;
     for _ in 0..PASSES {
@@ -334,7 +303,10 @@ fn main() {
             run.tokens.saturating_sub(1) as f64 / (run.total - run.first_token).as_secs_f64(),
         );
         g = Some(run);
-        if let Some((f, d)) = reference.as_mut().and_then(|r| r.pass(&prompt, 64)) {
+        if let Some((f, d)) = reference
+            .as_mut()
+            .and_then(|r| r.generate_pass(&prompt, 64))
+        {
             ref_first.push(f);
             ref_decode.push(d);
         }

@@ -24,6 +24,43 @@ fn slice_mut<'a>(s: &'a mut CpuStorage, l: &Layout, op: &str) -> Result<&'a mut 
     }
 }
 
+/// `dst (m × n) = lhs (m × k) · rhs (k × n)`, or `dst +=` with `accumulate`, on
+/// the calling thread. Each matrix is its first element and its (row, column)
+/// strides, so transposed or interleaved views need no copy.
+///
+/// # Safety
+/// Every element the dimensions and strides reach must lie inside its buffer,
+/// and no other thread may touch the part of `dst` written.
+unsafe fn product(
+    (m, n, k): (usize, usize, usize),
+    dst: (*mut f32, usize, usize),
+    accumulate: bool,
+    lhs: (*const f32, usize, usize),
+    rhs: (*const f32, usize, usize),
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst.0,
+        dst.2 as isize,
+        dst.1 as isize,
+        accumulate,
+        lhs.0,
+        lhs.2 as isize,
+        lhs.1 as isize,
+        rhs.0,
+        rhs.2 as isize,
+        rhs.1 as isize,
+        if accumulate { 1.0 } else { 0.0 },
+        1.0,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
+}
+
 /// `x · w + bias` for a contiguous x (m × k), w (k × n) and bias (n): the output
 /// starts as the bias rows and gemm accumulates into it, so the bias costs no
 /// extra pass. `threads` > 1 splits the product between threads (for a lone
@@ -70,26 +107,12 @@ impl CustomOp3 for Linear {
             // SAFETY: x is m × k, w is k × n and out m × n, contiguous row-major
             // (checked above); cols lies inside 0..n and no other band overlaps it.
             unsafe {
-                gemm::gemm(
-                    cols.len(),
-                    m,
-                    k,
-                    dst.0.add(cols.start),
-                    n as isize,
-                    1,
+                product(
+                    (cols.len(), m, k),
+                    (dst.0.add(cols.start), 1, n),
                     true,
-                    w.as_ptr().add(cols.start),
-                    n as isize,
-                    1,
-                    x.as_ptr(),
-                    k as isize,
-                    1,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
+                    (w.as_ptr().add(cols.start), 1, n),
+                    (x.as_ptr(), 1, k),
                 );
             }
         };
@@ -205,49 +228,21 @@ impl HeadShape {
         let (q, k, v) = (&qkv[row..], &qkv[row + h..], &qkv[row + 2 * h..]);
         let p = &mut scores[..n * n];
         // p = q · kᵀ  (n × d · d × n): k's rows are read as columns.
-        gemm::gemm(
-            n,
-            n,
-            d,
-            p.as_mut_ptr(),
-            1,
-            n as isize,
+        product(
+            (n, n, d),
+            (p.as_mut_ptr(), n, 1),
             false,
-            q.as_ptr(),
-            1,
-            h3 as isize,
-            k.as_ptr(),
-            h3 as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            (q.as_ptr(), h3, 1),
+            (k.as_ptr(), 1, h3),
         );
         softmax_rows(p, n);
         // this head's columns of the context rows = p · v  (n × n · n × d)
-        gemm::gemm(
-            n,
-            d,
-            n,
-            out.0.add(start * h + head * d),
-            1,
-            h as isize,
+        product(
+            (n, d, n),
+            (out.0.add(start * h + head * d), h, 1),
             false,
-            p.as_ptr(),
-            1,
-            n as isize,
-            v.as_ptr(),
-            1,
-            h3 as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            (p.as_ptr(), n, 1),
+            (v.as_ptr(), h3, 1),
         );
     }
 }

@@ -1,6 +1,6 @@
-//! Sentence embeddings in-process with candle: all-MiniLM-L6-v2 (BERT), mean
-//! pooling over the attention mask and L2 normalisation, as sentence-transformers
-//! computes them, so vectors compare by dot product (= cosine).
+//! Sentence embeddings in-process with candle: all-MiniLM-L6-v2 (BERT, encoder in
+//! bert.rs), mean pooling over each text's own tokens and L2 normalisation, as
+//! sentence-transformers computes them, so vectors compare by dot product (= cosine).
 
 use super::bert::BertEncoder;
 use candle_core::{DType, Device};

@@ -373,18 +373,28 @@ impl Daemon {
             .ok()
     }
 
-    /// POST JSON; the status and the JSON answer.
-    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    /// POST JSON, waiting up to 3 minutes (answers from the language model).
+    fn send_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        status_as_error: bool,
+    ) -> ureq::http::Response<ureq::Body> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
+            .http_status_as_error(status_as_error)
             .timeout_global(Some(Duration::from_secs(180)))
             .build()
             .into();
-        let mut r = agent
+        agent
             .post(&format!("{}{path}", self.api))
             .header("Content-Type", "application/json")
             .send(body.to_string().as_bytes())
-            .unwrap();
+            .unwrap()
+    }
+
+    /// POST JSON; the status and the JSON answer.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let mut r = self.send_json(path, body, false);
         let status = r.status().as_u16();
         let text = r.body_mut().read_to_string().unwrap_or_default();
         (
@@ -400,15 +410,7 @@ impl Daemon {
         path: &str,
         body: &serde_json::Value,
     ) -> Vec<(String, serde_json::Value)> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(180)))
-            .build()
-            .into();
-        let mut r = agent
-            .post(&format!("{}{path}", self.api))
-            .header("Content-Type", "application/json")
-            .send(body.to_string().as_bytes())
-            .unwrap();
+        let mut r = self.send_json(path, body, true);
         let text = r.body_mut().read_to_string().unwrap();
         text.split("\n\n")
             .filter(|e| !e.trim().is_empty())
