@@ -262,7 +262,12 @@ fn init_logging(level: &str, format: LogFormat) {
         _ if under_journald => registry
             .with(stderr.without_time().with_ansi(false))
             .try_init(),
-        _ => registry.with(stderr).try_init(),
+        // Colours only for a person at a terminal, not in files or pipes.
+        _ => {
+            use std::io::IsTerminal;
+            let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            registry.with(stderr.with_ansi(ansi)).try_init()
+        }
     };
 }
 

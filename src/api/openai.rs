@@ -27,9 +27,13 @@ fn now_s() -> i64 {
 }
 
 pub(super) async fn models(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    knowledge(&s)?;
-    let data: Vec<Value> = [EMBEDDING_MODEL, GROUNDED_MODEL, CHAT_MODEL]
+    let k = knowledge(&s)?;
+    // The plain chat model only when there is one to run; grounded answers always
+    // work (from the facts alone without a model).
+    let chat = k.asker.has_model().then_some(CHAT_MODEL);
+    let data: Vec<Value> = [Some(EMBEDDING_MODEL), Some(GROUNDED_MODEL), chat]
         .iter()
+        .flatten()
         .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "edgewatch"}))
         .collect();
     Ok(Json(json!({"object": "list", "data": data})))

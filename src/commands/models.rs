@@ -65,8 +65,22 @@ fn sha256_file(path: &Path, mut progress: impl FnMut(u64)) -> std::io::Result<St
     Ok(crate::digest::hex(ctx.finish().as_ref()))
 }
 
-fn state(dir: &Path, f: &File) -> State {
-    match sha256_file(&dir.join(&f.path), |_| {}) {
+/// Where a named file is: under the models directory, except that ONNX Runtime
+/// ships in the daemon's package (`/usr/lib/edgewatch`), found the way the
+/// daemon finds it when the models directory has no copy.
+fn located(dir: &Path, e: &Entry, f: &File) -> PathBuf {
+    let here = dir.join(&f.path);
+    if e.kind != "runtime" || here.is_file() {
+        return here;
+    }
+    crate::ml::runtime::locate(None)
+        .ok()
+        .filter(|p| p.file_name() == here.file_name())
+        .unwrap_or(here)
+}
+
+fn state(path: &Path, f: &File) -> State {
+    match sha256_file(path, |_| {}) {
         Ok(h) if h == f.sha256 => State::Ok,
         Ok(_) => State::Damaged,
         Err(_) => State::Missing,
@@ -85,18 +99,21 @@ pub fn list(dir: &Path, verify: bool) -> Result<(String, bool), CommandError> {
             e.name, e.kind, e.package, e.version, e.licence
         ));
         for f in &e.files {
-            let path = dir.join(&f.path);
+            let path = located(dir, e, f);
             let size = std::fs::metadata(&path).map(|m| m.len()).ok();
-            let shown = match (verify, size) {
+            let mut shown = match (verify, size) {
                 (_, None) => "missing".to_owned(),
                 (false, Some(s)) => format!("present, {} bytes", s),
-                (true, Some(_)) => match state(dir, f) {
+                (true, Some(_)) => match state(&path, f) {
                     State::Ok => "ok (sha256 matches)".to_owned(),
                     State::Damaged => "DAMAGED (sha256 differs)".to_owned(),
                     State::Missing => "missing".to_owned(),
                 },
             };
             all_ok &= !(shown.starts_with("missing") || shown.starts_with("DAMAGED"));
+            if size.is_some() && !path.starts_with(dir) {
+                shown.push_str(&format!(" at {}", path.display()));
+            }
             out.push_str(&format!("  {:<52} {shown}\n", f.path));
         }
     }

@@ -268,6 +268,11 @@ impl Asker {
         self.llm_path.is_some() && self.waiting.load(Ordering::SeqCst) >= self.max_waiting
     }
 
+    /// Whether a language model file is configured and present (it loads on first use).
+    pub fn has_model(&self) -> bool {
+        self.llm_path.as_deref().is_some_and(|p| p.is_file())
+    }
+
     /// How many questions may wait for the model (`knowledge.ask-queue`).
     pub fn max_waiting(&self) -> usize {
         self.max_waiting

@@ -64,6 +64,16 @@ fn documents_search_and_grounded_answers() {
         d.log()
     );
 
+    // Without a language model only what can run is offered.
+    let listed: Value = serde_json::from_str(&d.get("/v1/models").unwrap()).unwrap();
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["all-minilm-l6-v2", "edgewatch-grounded"]);
+
     // Documents: the runbook and an unrelated one; the runbook answers the query.
     let (code, added) = d.post(
         "/api/v1/documents",
