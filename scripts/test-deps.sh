@@ -2,7 +2,7 @@
 # Installs the real peers the test suite talks to, from Debian/Ubuntu packages:
 # Mosquitto broker and clients, openssl (test certificates), sqlite3 (inspection),
 # paho-mqtt for the system Python (an independent QoS 1 publisher),
-# systemd-analyze (unit file checks), socat, mbpoll and pymodbus (Modbus peers), and debootstrap, rpm and binutils (install test).
+# systemd-analyze (unit file checks) and systemd-journald (a private one receives the logs), socat, mbpoll and pymodbus (Modbus peers), and debootstrap, rpm and binutils (install test).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -13,7 +13,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 [ -x /usr/bin/python3 ] || need+=(python3)
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || need+=(python3-paho-mqtt)
-command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+{ command -v systemd-analyze && [ -x /lib/systemd/systemd-journald ]; } >/dev/null 2>&1 || need+=(systemd)
 # Modbus peers: socat (RTU over a pseudo-terminal pair), mbpoll (libmodbus client),
 # and a venv for pymodbus (the independent server; Debian's 3.0 predates its API).
 command -v socat >/dev/null 2>&1 || need+=(socat)

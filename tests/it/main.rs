@@ -8,6 +8,8 @@ mod commands;
 mod durability;
 mod embed;
 mod forward;
+mod hardening;
+mod journald;
 mod knowledge;
 mod llm;
 mod modbus;

@@ -195,7 +195,7 @@ fn missing_runtime_is_one_clear_error_and_the_daemon_runs_on() {
 /// A motor's three sensors as JSON lines with 1 s timestamps from `start`: normal
 /// data from the simulator's plant, then temperature drifting up by `drift` °C per
 /// second.
-fn motor_lines(start: i64, normal_s: i64, drift_s: i64, drift: f64) -> Vec<String> {
+pub(crate) fn motor_lines(start: i64, normal_s: i64, drift_s: i64, drift: f64) -> Vec<String> {
     let mut plant = Plant::new(&SimulatorConfig {
         lines: 1,
         machines_per_line: 1,

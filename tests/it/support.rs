@@ -311,6 +311,12 @@ impl Daemon {
 
     /// As [`Daemon::start`], with extra environment variables.
     pub fn start_env(dir: &Path, body: &str, env: &[(&str, &str)]) -> Daemon {
+        Self::start_under(dir, body, env, &[])
+    }
+
+    /// As [`Daemon::start_env`], started by `launcher` (a program that execs the
+    /// command it is given, e.g. to put restrictions in force first).
+    pub fn start_under(dir: &Path, body: &str, env: &[(&str, &str)], launcher: &[&str]) -> Daemon {
         let state_dir = dir.join("state");
         let config = dir.join("edgewatch.toml");
         std::fs::write(
@@ -321,22 +327,35 @@ impl Daemon {
             ),
         )
         .unwrap();
-        Self::start_config(&config, &state_dir, env)
+        Self::start_config(&config, &state_dir, env, launcher)
     }
 
     /// Starts again on the same config and state dir.
     pub fn restart(dir: &Path) -> Daemon {
-        Self::start_config(&dir.join("edgewatch.toml"), &dir.join("state"), &[])
+        Self::start_config(&dir.join("edgewatch.toml"), &dir.join("state"), &[], &[])
     }
 
-    fn start_config(config: &Path, state_dir: &Path, env: &[(&str, &str)]) -> Daemon {
+    fn start_config(
+        config: &Path,
+        state_dir: &Path,
+        env: &[(&str, &str)],
+        launcher: &[&str],
+    ) -> Daemon {
         let _ = std::fs::remove_file(state_dir.join("api.addr"));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(config.with_extension("log"))
             .unwrap();
-        let child = Command::new(BIN)
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let child = command
             .args(["run", "-c"])
             .arg(config)
             .env("RUST_LOG", "info,edgewatch=debug")
@@ -495,6 +514,13 @@ impl Daemon {
         let mut c = self.child.take().unwrap();
         c.kill().unwrap();
         c.wait().unwrap();
+    }
+
+    /// Whether the process is still running (not crashed, not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
     /// SIGTERM and wait for the exit.
