@@ -1,15 +1,10 @@
 //! A small language model on the CPU: a GGUF file of the llama family (SmolLM2 by
-//! default) through candle's quantized llama, with its tokenizer built from the
-//! GGUF metadata (no tokenizer.json needed) and the ChatML template.
-//!
-//! candle's x86 SIMD kernels cover Q8_0 but not Q4_1 (the shipped file's type), so
-//! Q4_1/Q5_0/Q5_1 tensors are re-quantised to Q8_0 in memory at load: about twice
-//! the decode speed for ~2 s of start-up and ~70 MB more memory.
+//! default) run by edgewatch's own int8 llama ([`super::llama`]), with its
+//! tokenizer built from the GGUF metadata (no tokenizer.json needed) and the
+//! ChatML template.
 
-use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
-use candle_core::{Device, Tensor};
-use candle_transformers::generation::LogitsProcessor;
-use candle_transformers::models::quantized_llama::ModelWeights;
+use super::llama::Llama;
+use candle_core::quantized::gguf_file;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokenizers::models::bpe::BPE;
@@ -32,7 +27,7 @@ pub enum LlmError {
 }
 
 pub struct Llm {
-    model: ModelWeights,
+    model: Llama,
     tokenizer: Tokenizer,
     eos: Vec<u32>,
     pub name: String,
@@ -81,10 +76,7 @@ impl Llm {
             )));
         }
         let tokenizer = tokenizer_from_gguf(&content).map_err(err)?;
-        let device = Device::Cpu;
-        let model = requantized(content, &mut file, &device)
-            .and_then(|(c, mut r)| ModelWeights::from_gguf(c, &mut r, &device))
-            .map_err(|e| err(e.to_string()))?;
+        let model = Llama::from_gguf(&content, &mut file).map_err(|e| err(e.to_string()))?;
         let eos = ["<|im_end|>", "<|endoftext|>", "</s>"]
             .iter()
             .filter_map(|t| tokenizer.token_to_id(t))
@@ -97,6 +89,16 @@ impl Llm {
                 .file_stem()
                 .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
         })
+    }
+
+    /// Token ids of `text` (control tokens such as `<|im_start|>` included).
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, LlmError> {
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| LlmError::Run(e.to_string()))?
+            .get_ids()
+            .to_vec())
     }
 
     /// ChatML prompt of a system and a user message.
@@ -128,29 +130,27 @@ impl Llm {
         limit: Duration,
         mut on_token: impl FnMut(&str),
     ) -> Result<Generated, LlmError> {
-        let run = |e: candle_core::Error| LlmError::Run(e.to_string());
         let started = Instant::now();
-        let ids = self
-            .tokenizer
-            .encode(prompt, false)
-            .map_err(|e| LlmError::Run(e.to_string()))?
-            .get_ids()
-            .to_vec();
-        self.model.clear_kv_cache();
-        let mut sampler = LogitsProcessor::new(0, None, None);
-        let input = Tensor::new(ids.as_slice(), &Device::Cpu)
-            .and_then(|t| t.unsqueeze(0))
-            .map_err(run)?;
-        let mut logits = self
-            .model
-            .forward(&input, 0)
-            .and_then(|l| l.squeeze(0))
-            .map_err(run)?;
+        let ids = self.tokenize(prompt)?;
+        if ids.is_empty() {
+            return Err(LlmError::Run("empty prompt".into()));
+        }
+        let context = self.model.config.context;
+        if ids.len() >= context {
+            return Err(LlmError::Run(format!(
+                "prompt of {} tokens does not fit the model's context of {context}: ask with fewer facts or a shorter question",
+                ids.len()
+            )));
+        }
+        // The answer stops where the context ends.
+        let max_tokens = max_tokens.min(context - ids.len());
+        self.model.clear();
+        let mut logits = self.model.forward(&ids);
         let mut out: Vec<u32> = Vec::new();
         let mut first_token = Duration::ZERO;
         let mut shown = 0;
         let stop = loop {
-            let next = sampler.sample(&logits).map_err(run)?;
+            let next = argmax(&logits);
             if out.is_empty() {
                 first_token = started.elapsed();
             }
@@ -171,14 +171,7 @@ impl Llm {
             if started.elapsed() >= limit {
                 break Stop::TimeLimit;
             }
-            let input = Tensor::new(&[next], &Device::Cpu)
-                .and_then(|t| t.unsqueeze(0))
-                .map_err(run)?;
-            logits = self
-                .model
-                .forward(&input, ids.len() + out.len() - 1)
-                .and_then(|l| l.squeeze(0))
-                .map_err(run)?;
+            logits = self.model.forward(&[next]);
         };
         let text = self
             .tokenizer
@@ -195,41 +188,15 @@ impl Llm {
     }
 }
 
-/// The GGUF with Q4_1/Q5_0/Q5_1 tensors turned into Q8_0, in memory.
-fn requantized(
-    content: gguf_file::Content,
-    file: &mut std::fs::File,
-    device: &Device,
-) -> candle_core::Result<(gguf_file::Content, std::io::Cursor<Vec<u8>>)> {
-    let mut tensors: Vec<(String, QTensor)> = Vec::with_capacity(content.tensor_infos.len());
-    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
-    names.sort();
-    for name in names {
-        let t = content.tensor(file, name, device)?;
-        let slow = matches!(
-            t.dtype(),
-            GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
-        );
-        // Q8_0 blocks are 32 values: rows of other widths stay as they are.
-        let fits = t.shape().dims().last().is_some_and(|d| d % 32 == 0);
-        let t = if slow && fits {
-            QTensor::quantize(&t.dequantize(device)?, GgmlDType::Q8_0)?
-        } else {
-            t
-        };
-        tensors.push((name.clone(), t));
+/// The most likely token (greedy: answers must be reproducible); the first on ties.
+fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, v) in logits.iter().enumerate() {
+        if *v > logits[best] {
+            best = i;
+        }
     }
-    let metadata: Vec<(&str, &gguf_file::Value)> = content
-        .metadata
-        .iter()
-        .map(|(k, v)| (k.as_str(), v))
-        .collect();
-    let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let mut buf = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut buf, &metadata, &refs)?;
-    buf.set_position(0);
-    let content = gguf_file::Content::read(&mut buf)?;
-    Ok((content, buf))
+    best as u32
 }
 
 /// A GPT-2 style byte-level BPE tokenizer from `tokenizer.ggml.*` metadata, with

@@ -4,10 +4,13 @@
 
 mod bert;
 mod bert_ops;
+
 pub mod embed;
+pub mod llama;
 pub mod llm;
 pub mod manifest;
 pub mod model;
+pub mod q8;
 pub mod runtime;
 
 pub use manifest::Manifest;

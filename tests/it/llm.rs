@@ -1,6 +1,7 @@
 //! The on-device language model (SmolLM2-135M-Instruct GGUF, fetched by
-//! scripts/fetch-models.sh) through candle: tokenizer from the GGUF metadata,
-//! re-quantised weights, ChatML, greedy and bounded generation.
+//! scripts/fetch-models.sh) on edgewatch's int8 llama: tokenizer from the GGUF
+//! metadata, agreement with candle's quantized llama, ChatML, greedy and bounded
+//! generation.
 
 use edgewatch::ml::llm::{Llm, Stop};
 use std::path::Path;
@@ -54,4 +55,57 @@ fn a_missing_model_names_the_set_up_command() {
         .unwrap()
         .to_string();
     assert!(e.contains("scripts/fetch-models.sh"), "{e}");
+}
+
+/// edgewatch's int8 llama against candle's quantized llama (the reference it
+/// replaced) on the same GGUF: the same next token and near-identical logits at
+/// every step of a greedy continuation.
+#[test]
+fn the_int8_llama_agrees_with_candles_quantized_llama() {
+    use candle_core::quantized::gguf_file;
+    use candle_core::{Device, IndexOp, Tensor};
+    use candle_transformers::models::quantized_llama::ModelWeights;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let ids = llm()
+        .tokenize(&Llm::chat_prompt(
+            "You answer questions about an industrial plant.",
+            "Motor m01 on line 2 ran at 92.3 C last night. What happened?",
+        ))
+        .unwrap();
+    let mut file = std::fs::File::open(&path).unwrap();
+    let content = gguf_file::Content::read(&mut file).unwrap();
+    let mut ours = edgewatch::ml::llama::Llama::from_gguf(&content, &mut file).unwrap();
+    std::io::Seek::rewind(&mut file).unwrap();
+    let content = gguf_file::Content::read(&mut file).unwrap();
+    let mut reference = ModelWeights::from_gguf(content, &mut file, &Device::Cpu).unwrap();
+
+    let argmax = |v: &[f32]| (0..v.len()).max_by(|a, b| v[*a].total_cmp(&v[*b])).unwrap() as u32;
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
+    };
+    let mut step: Vec<u32> = ids.clone();
+    let mut pos = 0;
+    for i in 0..8 {
+        let got = ours.forward(&step);
+        let input = Tensor::new(step.as_slice(), &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let want: Vec<f32> = reference
+            .forward(&input, pos)
+            .unwrap()
+            .i(0)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let c = cosine(&got, &want);
+        // Both quantise (Q4_1 with int8 activations there, int8 here): close, not equal.
+        assert!(c > 0.99, "step {i}: cosine {c}");
+        assert_eq!(argmax(&got), argmax(&want), "step {i}: next token differs");
+        pos += step.len();
+        step = vec![argmax(&got)];
+    }
 }
