@@ -184,6 +184,58 @@ mod baseline {
     }
 }
 
+/// The language model code edgewatch had before its own int8 llama: candle's
+/// quantized llama on the GGUF as shipped, greedy.
+mod baseline_llm {
+    use candle_core::quantized::gguf_file;
+    use candle_core::{Device, IndexOp, Tensor};
+    use candle_transformers::models::quantized_llama::ModelWeights;
+    use std::time::Instant;
+
+    pub struct BaselineLlm(ModelWeights);
+
+    impl BaselineLlm {
+        pub fn load(path: &std::path::Path) -> BaselineLlm {
+            let mut file = std::fs::File::open(path).unwrap();
+            let content = gguf_file::Content::read(&mut file).unwrap();
+            BaselineLlm(ModelWeights::from_gguf(content, &mut file, &Device::Cpu).unwrap())
+        }
+
+        fn next(&mut self, ids: &[u32], pos: usize) -> u32 {
+            let input = Tensor::new(ids, &Device::Cpu)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap();
+            let logits: Vec<f32> = self
+                .0
+                .forward(&input, pos)
+                .unwrap()
+                .i(0)
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            (0..logits.len())
+                .max_by(|a, b| logits[*a].total_cmp(&logits[*b]))
+                .unwrap() as u32
+        }
+
+        /// Time to first token (s) and decode tokens/s over `tokens` tokens.
+        pub fn generate(&mut self, prompt: &[u32], tokens: usize) -> (f64, f64) {
+            let t = Instant::now();
+            let mut next = self.next(prompt, 0);
+            let first = t.elapsed();
+            for i in 1..tokens {
+                next = self.next(&[next], prompt.len() + i - 1);
+            }
+            let rest = t.elapsed() - first;
+            (
+                first.as_secs_f64(),
+                (tokens - 1) as f64 / rest.as_secs_f64(),
+            )
+        }
+    }
+}
+
 fn main() {
     println!("edgewatch knowledge bench on {}", common::machine());
     let dir = edgewatch::ml::find_models_dir("all-minilm-l6-v2/config.json")
@@ -292,6 +344,9 @@ fn main() {
         &model_file,
     );
     let (mut first, mut decode, mut ref_first, mut ref_decode) = (vec![], vec![], vec![], vec![]);
+    let (mut base_first, mut base_decode) = (vec![], vec![]);
+    let mut base = baseline_llm::BaselineLlm::load(&model_file);
+    let prompt_ids = llm.tokenize(&prompt).unwrap();
     let mut g = None;
     for _ in 0..PASSES {
         std::thread::sleep(Duration::from_millis(500));
@@ -302,6 +357,10 @@ fn main() {
         decode.push(
             run.tokens.saturating_sub(1) as f64 / (run.total - run.first_token).as_secs_f64(),
         );
+        std::thread::sleep(Duration::from_millis(500));
+        let (f, d) = base.generate(&prompt_ids, run.tokens.max(2));
+        base_first.push(f);
+        base_decode.push(d);
         g = Some(run);
         if let Some((f, d)) = reference
             .as_mut()
@@ -314,10 +373,13 @@ fn main() {
     let g = g.unwrap();
     println!(
         "\n| language model, SmolLM2-135M-Instruct, {} prompt tokens, greedy, median of {PASSES} alternating runs | time to first token | decode |\n| --- | ---: | ---: |\n\
-         | edgewatch (candle, Q4_1 re-quantised to Q8_0 at load) | {:.2} s | {:.1} tokens/s |",
+         | edgewatch (own int8 llama, weights re-quantised at load) | {:.2} s | {:.1} tokens/s |\n\
+         | candle 0.11 quantized llama, Q4_1 as shipped (baseline, same run) | {:.2} s | {:.1} tokens/s |",
         g.prompt_tokens,
         median(&mut first),
         median(&mut decode),
+        median(&mut base_first),
+        median(&mut base_decode),
     );
     if let Some(r) = &reference {
         let (rf, rd) = (median(&mut ref_first), median(&mut ref_decode));
