@@ -82,7 +82,7 @@ fn interleave_row<T: Copy + Default>(row: &mut [T]) {
 impl Q8Matrix {
     /// `data` is `rows × cols` row-major; `cols` must be a multiple of [`BLOCK`].
     pub fn quantize(data: &[f32], rows: usize, cols: usize) -> Q8Matrix {
-        assert!(cols % BLOCK == 0 && data.len() == rows * cols);
+        assert!(cols.is_multiple_of(BLOCK) && data.len() == rows * cols);
         let mut quants = vec![0u8; rows * cols];
         let mut scales = vec![0f32; rows * cols / BLOCK];
         quants
@@ -169,7 +169,7 @@ pub struct XRow<'a> {
 impl Q8Rows {
     /// Quantises `x`, rows of `cols` values, reusing this buffer's memory.
     pub fn quantize(&mut self, x: &[f32], cols: usize) {
-        assert!(cols % BLOCK == 0 && x.len() % cols == 0);
+        assert!(cols.is_multiple_of(BLOCK) && x.len().is_multiple_of(cols));
         let (rows, pairs) = (x.len() / cols, cols / PAIR);
         self.cols = cols;
         self.quants.resize(x.len(), 0);
@@ -208,11 +208,7 @@ impl Q8Rows {
     }
 
     pub fn len(&self) -> usize {
-        if self.cols == 0 {
-            0
-        } else {
-            self.quants.len() / self.cols
-        }
+        self.quants.len().checked_div(self.cols).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
