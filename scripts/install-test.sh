@@ -70,7 +70,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 printf '[gateway]\nstate-dir = "/tmp/ew-state"\n[api]\nlisten = "127.0.0.1:%s"\n' "$port" > "$root/tmp/knowledge.toml"
 chroot --userspec=edgewatch:edgewatch "$root" /usr/bin/edgewatch run --config /tmp/knowledge.toml >"$root/tmp/daemon.log" 2>&1 &
 daemon=$!
-trap 'rc=$?; kill $daemon 2>/dev/null; [ $rc -eq 0 ] || tail -n 20 "$root/tmp/daemon.log" >&2; rm -rf "$root"' EXIT
+trap 'rc=$?; kill $daemon 2>/dev/null || true; [ $rc -eq 0 ] || tail -n 20 "$root/tmp/daemon.log" >&2; rm -rf "$root"' EXIT
 api="http://127.0.0.1:$port"
 for _ in $(seq 1 60); do curl -sf "$api/v1/models" >/dev/null && break; sleep 0.5; done
 post() { curl -sf "$api$1" -H 'content-type: application/json' -d "$2"; }
