@@ -11,7 +11,10 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --locked "$@" 2>&1 | tee "$log"
+# Release: the encoder and the int8 llama are edgewatch's own code, which the dev
+# profile leaves unoptimised (a grounded answer then takes minutes, not seconds);
+# the package build below reuses the same artifacts.
+cargo test --release --locked "$@" 2>&1 | tee "$log"
 # The packages, installed into a throwaway Debian root (scripts/install-test.sh).
 ./scripts/install-test.sh 2>&1 | tee -a "$log"
 # One closing line for all test binaries and the install test together.

@@ -214,6 +214,8 @@ pub struct Metrics {
     pub inference_latency_us: Histo,
     /// Alerts given an embedding vector.
     pub alerts_embedded: Counter,
+    /// Summary windows embedded and stored for search.
+    pub summaries_embedded: Counter,
 }
 
 impl Default for Metrics {
@@ -249,6 +251,7 @@ impl Default for Metrics {
             anomaly_models_loaded: Gauge::default(),
             inference_latency_us: Histo::default(),
             alerts_embedded: Counter::default(),
+            summaries_embedded: Counter::default(),
         }
     }
 }
@@ -416,6 +419,11 @@ impl Metrics {
                 "edgewatch_alerts_embedded_total",
                 "Alerts given an embedding vector for search.",
                 self.alerts_embedded.get(),
+            ),
+            (
+                "edgewatch_summaries_embedded_total",
+                "Summaries of sensors over summary windows embedded for search.",
+                self.summaries_embedded.get(),
             ),
             (
                 "edgewatch_inference_batches_total",

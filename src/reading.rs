@@ -96,3 +96,13 @@ pub fn format_ts(ts_ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ts_ms.max(0) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }
+
+/// A number as facts and summaries print it: at most three decimals, no trailing
+/// zeros, `none` for NaN.
+pub fn format_num(v: f64) -> String {
+    if v.is_nan() {
+        return "none".into();
+    }
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}

@@ -1,5 +1,6 @@
-//! Knowledge routes: documents (add, list, delete), semantic search over alerts
-//! and document chunks, and grounded questions (JSON or server-sent events).
+//! Knowledge routes: documents (add, list, delete), semantic search over alerts,
+//! document chunks and summaries of sensors, and grounded questions (JSON or
+//! server-sent events).
 
 use super::{parse_time, ApiError, ApiState};
 use crate::knowledge::ask::{AskError, Progress};
@@ -91,10 +92,11 @@ pub struct SearchRequest {
     pub query: String,
     #[serde(default = "default_k")]
     pub k: usize,
-    /// `alerts`, `documents`; both when empty.
+    /// `alerts`, `documents`, `summaries`; all when empty.
     #[serde(default)]
     pub kinds: Vec<String>,
-    /// Alerts fired in this range (RFC 3339, epoch ms, or a duration ago).
+    /// Alerts fired and summary windows overlapping this range (RFC 3339, epoch
+    /// ms, or a duration ago); documents are not filtered.
     #[serde(default)]
     pub since: Option<String>,
     #[serde(default)]
@@ -118,6 +120,12 @@ pub enum Found {
         #[serde(flatten)]
         chunk: crate::store::ChunkRow,
     },
+    Summary {
+        score: f32,
+        #[serde(flatten)]
+        summary: crate::store::knowledge::Summary,
+        text: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -136,7 +144,9 @@ pub(super) async fn search(
         .iter()
         .map(|x| {
             Kind::parse(x).ok_or_else(|| {
-                ApiError::bad_request(format!("kinds: `{x}` is not one of alerts, documents"))
+                ApiError::bad_request(format!(
+                    "kinds: `{x}` is not one of alerts, documents, summaries"
+                ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -160,7 +170,8 @@ pub(super) async fn search(
     }))
 }
 
-/// Ranked alerts (fired within `since..until`) and document chunks for a query.
+/// Ranked alerts (fired within `since..until`), document chunks and summaries
+/// (overlapping `since..until`) for a query.
 pub async fn search_found(
     k: &Knowledge,
     query: &str,
@@ -169,7 +180,7 @@ pub async fn search_found(
     since: Option<i64>,
     until: Option<i64>,
 ) -> Result<Vec<Found>, KnowledgeError> {
-    // Over-fetch: a time range filters alerts after ranking.
+    // Over-fetch: a time range filters alerts and summaries after ranking.
     let filtered = since.is_some() || until.is_some();
     let hits = k
         .nearest(query, if filtered { n * 20 } else { n }, kinds)
@@ -203,6 +214,17 @@ pub async fn search_found(
                                 score: h.score,
                                 chunk: c,
                             });
+                        }
+                    }
+                    Kind::Summary => {
+                        if let Some(s) = reader.summary(&h.reference)? {
+                            if s.start_ms <= hi && s.end_ms >= lo {
+                                out.push(Found::Summary {
+                                    score: h.score,
+                                    text: s.text(),
+                                    summary: s,
+                                });
+                            }
                         }
                     }
                 }

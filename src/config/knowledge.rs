@@ -29,6 +29,14 @@ pub struct KnowledgeConfig {
     /// Questions waiting for the model (one is answered at a time); beyond it: 503.
     #[serde(default = "default_ask_queue")]
     pub ask_queue: usize,
+    /// Each sensor's aggregates are summarised and embedded per window of this
+    /// length (a multiple of `aggregate.window`), for search.
+    #[serde(default = "default_summary_window", with = "humantime_serde")]
+    pub summary_window: Duration,
+    /// Summaries older than this are pruned (a vector each: 100 sensors hourly
+    /// for 30 days are 72,000).
+    #[serde(default = "default_summary_retention", with = "humantime_serde")]
+    pub summary_retention: Duration,
 }
 
 impl Default for KnowledgeConfig {
@@ -41,6 +49,8 @@ impl Default for KnowledgeConfig {
             max_tokens: default_max_tokens(),
             generation_timeout: default_generation_timeout(),
             ask_queue: default_ask_queue(),
+            summary_window: default_summary_window(),
+            summary_retention: default_summary_retention(),
         }
     }
 }
@@ -65,4 +75,10 @@ fn default_generation_timeout() -> Duration {
 }
 fn default_ask_queue() -> usize {
     4
+}
+fn default_summary_window() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_summary_retention() -> Duration {
+    Duration::from_secs(30 * 86_400)
 }

@@ -14,6 +14,7 @@ pub fn validate(c: &Config) -> Vec<ConfigIssue> {
     log(&mut v, &c.log);
     store(&mut v, &c.store);
     aggregate(&mut v, &c.aggregate);
+    knowledge(&mut v, c);
     let mut names = HashSet::new();
     for (i, m) in c.sources.mqtt.iter().enumerate() {
         mqtt(&mut v, &format!("sources.mqtt[{i}]"), m);
@@ -176,6 +177,35 @@ fn aggregate(v: &mut Issues, a: &AggregateConfig) {
         Duration::ZERO,
         Duration::from_secs(3600),
     );
+}
+
+fn knowledge(v: &mut Issues, c: &Config) {
+    let k = &c.knowledge;
+    v.range(
+        "knowledge.summary-window".into(),
+        k.summary_window,
+        Duration::from_secs(1),
+        Duration::from_secs(7 * 86_400),
+    );
+    let agg = c.aggregate.window.as_millis();
+    if agg > 0 && k.summary_window.as_millis() % agg != 0 {
+        v.push(
+            "knowledge.summary-window",
+            format!(
+                "must be a whole number of aggregate windows (aggregate.window = {}): try {}",
+                humantime::format_duration(c.aggregate.window),
+                humantime::format_duration(Duration::from_millis(
+                    (k.summary_window.as_millis().div_ceil(agg) * agg) as u64
+                ))
+            ),
+        );
+    }
+    if k.summary_retention < k.summary_window {
+        v.push(
+            "knowledge.summary-retention",
+            "must be at least knowledge.summary-window",
+        );
+    }
 }
 
 /// What an MQTT source and an MQTT sink share: where to connect and how to log in.

@@ -289,7 +289,7 @@ impl Asker {
         question: &str,
         about: &About,
     ) -> Result<Facts, KnowledgeError> {
-        let hits = k.nearest(question, 12, &[]).await?;
+        let hits = k.nearest(question, 12, &[Kind::Alert, Kind::Chunk]).await?;
         let reader = k.reader.clone();
         let about = about.clone();
         tokio::task::spawn_blocking(move || {

@@ -3,6 +3,7 @@
 //! `doc:CHUNK`. A deterministic summary is written from them alone.
 
 use super::question::About;
+pub use crate::reading::format_num as num;
 use crate::reading::format_ts;
 use crate::store::{AlertFilter, AlertRow, ChunkRow, Reader, StoreError};
 use serde::Serialize;
@@ -198,15 +199,6 @@ fn short_ts(t: &str) -> String {
         (Some(dot), true) => format!("{}Z", &t[..dot]),
         _ => t.to_owned(),
     }
-}
-
-/// A number as the facts print it: at most three decimals, no trailing zeros.
-pub fn num(v: f64) -> String {
-    if v.is_nan() {
-        return "none".into();
-    }
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 impl Facts {

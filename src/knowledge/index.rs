@@ -10,6 +10,7 @@ use serde::Serialize;
 pub enum Kind {
     Alert,
     Chunk,
+    Summary,
 }
 
 impl Kind {
@@ -17,6 +18,7 @@ impl Kind {
         match self {
             Kind::Alert => crate::store::knowledge::KIND_ALERT,
             Kind::Chunk => crate::store::knowledge::KIND_CHUNK,
+            Kind::Summary => crate::store::knowledge::KIND_SUMMARY,
         }
     }
 
@@ -24,6 +26,7 @@ impl Kind {
         match s {
             "alert" | "alerts" => Some(Kind::Alert),
             "chunk" | "document" | "documents" => Some(Kind::Chunk),
+            "summary" | "summaries" | "aggregates" => Some(Kind::Summary),
             _ => None,
         }
     }
@@ -86,6 +89,16 @@ impl VectorIndex {
         self.kinds.pop();
         self.refs.pop();
         self.data.truncate(last * DIM);
+    }
+
+    /// References of one kind that `pick` selects (summaries past their retention).
+    pub fn references(&self, kind: Kind, pick: impl Fn(&str) -> bool) -> Vec<String> {
+        self.kinds
+            .iter()
+            .zip(&self.refs)
+            .filter(|(k, r)| **k == kind && pick(r))
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 
     /// The `k` nearest vectors of the kinds `want` accepts, best first.

@@ -1,5 +1,6 @@
-//! Local knowledge: alerts and documents embedded in-process (candle), kept in
-//! SQLite beside their rows and in an in-memory index for exact cosine search.
+//! Local knowledge: alerts, documents and summaries of sensors embedded in-process
+//! (candle), kept in SQLite beside their rows and in an in-memory index for exact
+//! cosine search.
 
 pub mod ask;
 pub mod check;
@@ -8,6 +9,7 @@ pub mod facts;
 pub mod index;
 pub mod question;
 pub mod service;
+pub mod summary;
 
 pub use index::{Hit, Kind, VectorIndex};
 pub use service::{Knowledge, KnowledgeError};

@@ -7,7 +7,7 @@ use crate::config::KnowledgeConfig;
 use crate::detect::{AlertEvent, AlertState};
 use crate::metrics::Metrics;
 use crate::ml::embed::{EmbedError, Embedder};
-use crate::store::knowledge::{KnowledgeOp, VectorRow, KIND_ALERT};
+use crate::store::knowledge::{KnowledgeOp, Summary, VectorRow, KIND_ALERT};
 use crate::store::{AlertRow, Reader, WriteOp};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
@@ -28,12 +28,16 @@ pub enum KnowledgeError {
     Store(#[from] crate::store::StoreError),
 }
 
-enum Job {
+pub(super) enum Job {
     Alerts(Vec<(String, String)>),
     Texts(
         Vec<String>,
         oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>,
     ),
+    /// Embedded and stored; the sender hears once they are committed.
+    Summaries(Vec<Summary>, oneshot::Sender<()>),
+    /// Summaries of windows that started before this leave the store and the index.
+    PruneSummaries(i64),
     Stop,
 }
 
@@ -88,6 +92,11 @@ impl Knowledge {
         });
         k.backfill();
         tokio::spawn(forward_alerts(alerts, k.jobs.clone()));
+        tokio::spawn(super::summary::run(
+            k.reader.clone(),
+            k.jobs.clone(),
+            super::summary::Windows::from_config(c),
+        ));
         Ok(k)
     }
 
@@ -252,23 +261,30 @@ fn run(
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let _ = reply.send(embedder.embed(&refs));
     };
-    let mut pending: Vec<(String, String)> = Vec::new();
-    let mut stop = false;
-    while !stop {
-        let Ok(job) = rx.recv() else { break };
-        match job {
+    let store = |op: KnowledgeOp| writer.blocking_send(WriteOp::Knowledge(op)).is_ok();
+    // A job met while gathering a burst of alerts waits here for its turn.
+    let mut next: Option<Job> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
+        let stored = match job {
             Job::Stop => break,
-            Job::Texts(texts, reply) => answer(texts, reply),
-            Job::Alerts(items) => {
-                pending.extend(items);
+            Job::Texts(texts, reply) => {
+                answer(texts, reply);
+                true
+            }
+            Job::Alerts(mut pending) => {
                 // Take whatever alerts are already queued: one pass for a burst.
-                // A stop met here ends the thread after this batch is stored.
                 while pending.len() < BATCH {
                     match rx.try_recv() {
                         Ok(Job::Alerts(more)) => pending.extend(more),
-                        Ok(Job::Texts(texts, reply)) => answer(texts, reply),
-                        Ok(Job::Stop) => {
-                            stop = true;
+                        Ok(other) => {
+                            next = Some(other);
                             break;
                         }
                         Err(_) => break,
@@ -284,7 +300,7 @@ fn run(
                         }
                         metrics.alerts_embedded.add(vectors.len() as u64);
                         let rows = pending
-                            .drain(..)
+                            .into_iter()
                             .zip(vectors)
                             .map(|((id, _), vector)| VectorRow {
                                 kind: KIND_ALERT,
@@ -292,19 +308,50 @@ fn run(
                                 vector,
                             })
                             .collect();
-                        if writer
-                            .blocking_send(WriteOp::Knowledge(KnowledgeOp::Vectors(rows)))
-                            .is_err()
-                        {
-                            break;
-                        }
+                        store(KnowledgeOp::Vectors(rows))
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "cannot embed alerts");
-                        pending.clear();
+                        true
                     }
                 }
             }
+            Job::Summaries(rows, reply) => {
+                let texts: Vec<String> = rows.iter().map(Summary::text).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                match embedder.embed(&refs) {
+                    Ok(vectors) => {
+                        if let Ok(mut ix) = index.write() {
+                            for (s, v) in rows.iter().zip(&vectors) {
+                                ix.insert(Kind::Summary, s.reference(), v);
+                            }
+                        }
+                        metrics.summaries_embedded.add(vectors.len() as u64);
+                        store(KnowledgeOp::Summaries {
+                            rows: rows.into_iter().zip(vectors).collect(),
+                            reply: Some(reply),
+                        })
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot embed summaries");
+                        true
+                    }
+                }
+            }
+            Job::PruneSummaries(before_ms) => {
+                if let Ok(mut ix) = index.write() {
+                    let old = ix.references(Kind::Summary, |r| {
+                        Summary::parse_reference(r).is_some_and(|(_, start)| start < before_ms)
+                    });
+                    for r in old {
+                        ix.remove(Kind::Summary, &r);
+                    }
+                }
+                store(KnowledgeOp::PruneSummaries { before_ms })
+            }
+        };
+        if !stored {
+            break;
         }
     }
 }

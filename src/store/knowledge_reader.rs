@@ -1,7 +1,8 @@
-//! Reads of the knowledge tables: vectors for the in-memory index, alerts not yet
-//! embedded, chunks and documents for search results.
+//! Reads of the knowledge tables: vectors for the in-memory index, alerts and
+//! summary windows not yet embedded, chunks, documents and summaries for search
+//! results.
 
-use super::knowledge::decode;
+use super::knowledge::{decode, Summary};
 use super::reader::{alert_row, AlertRow, Reader, ALERT_COLUMNS};
 use super::StoreError;
 use crate::reading::format_ts;
@@ -117,6 +118,75 @@ impl Reader {
                 })
             })?;
             rows.collect()
+        })
+    }
+
+    /// Summaries of whole `window_ms` windows starting in `from_ms..to_ms` that are
+    /// not stored yet, newest first: sums of the aggregates of each sensor in each
+    /// window, with the alerts that fired on it there.
+    pub fn summaries_due(
+        &self,
+        window_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Summary>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT s.name, s.unit, w.start, w.n, w.mean, w.lo, w.hi,
+                        (SELECT count(*) FROM alerts al WHERE al.sensor = s.name
+                         AND al.fired_at >= w.start AND al.fired_at < w.start + ?1)
+                 FROM (SELECT sensor, (window_start / ?1) * ?1 AS start, sum(count) AS n,
+                              sum(mean * count) / sum(count) AS mean, min(min) AS lo, max(max) AS hi
+                       FROM aggregates WHERE window_start >= ?2 AND window_start < ?3
+                       GROUP BY sensor, start) w
+                 JOIN sensors s ON s.id = w.sensor
+                 WHERE w.n > 0 AND NOT EXISTS
+                       (SELECT 1 FROM summaries m WHERE m.sensor = s.name AND m.start_ms = w.start)
+                 ORDER BY w.start DESC, s.name LIMIT ?4",
+            )?;
+            let rows = st.query_map(params![window_ms, from_ms, to_ms, limit as i64], |r| {
+                let start_ms: i64 = r.get(2)?;
+                Ok(Summary {
+                    sensor: r.get(0)?,
+                    unit: r.get(1)?,
+                    start_ms,
+                    end_ms: start_ms + window_ms,
+                    count: r.get(3)?,
+                    mean: r.get(4)?,
+                    min: r.get(5)?,
+                    max: r.get(6)?,
+                    alerts: r.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// A stored summary by the `ref` of its vector.
+    pub fn summary(&self, reference: &str) -> Result<Option<Summary>, StoreError> {
+        let Some((sensor, start_ms)) = Summary::parse_reference(reference) else {
+            return Ok(None);
+        };
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT sensor, start_ms, end_ms, unit, count, mean, min, max, alerts
+                 FROM summaries WHERE sensor = ?1 AND start_ms = ?2",
+            )?;
+            let mut rows = st.query_map(params![sensor, start_ms], |r| {
+                Ok(Summary {
+                    sensor: r.get(0)?,
+                    start_ms: r.get(1)?,
+                    end_ms: r.get(2)?,
+                    unit: r.get(3)?,
+                    count: r.get(4)?,
+                    mean: r.get(5)?,
+                    min: r.get(6)?,
+                    max: r.get(7)?,
+                    alerts: r.get(8)?,
+                })
+            })?;
+            rows.next().transpose()
         })
     }
 }

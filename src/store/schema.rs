@@ -126,6 +126,25 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, ref)
     ) WITHOUT ROWID;
     "#,
+    // 4: summaries of each sensor's aggregates over longer windows (an hour by
+    // default), kept with their text so search can return them after the
+    // aggregates they came from are pruned.
+    r#"
+    CREATE TABLE summaries (
+        sensor TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        unit TEXT,
+        count INTEGER NOT NULL,
+        mean REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        alerts INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (sensor, start_ms)
+    ) WITHOUT ROWID;
+    CREATE INDEX summaries_start ON summaries(start_ms);
+    "#,
 ];
 
 /// Brings the database to the newest schema; returns the version it is at.

@@ -224,3 +224,105 @@ async fn failed_commit_is_retried_and_acknowledges_nothing_until_it_succeeds() {
     );
     w.join().unwrap();
 }
+
+#[tokio::test]
+async fn summaries_sum_closed_aggregates_per_window_and_are_offered_once() {
+    use super::knowledge::{KnowledgeOp, Summary};
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[gateway]\nstate-dir = \"{}\"\n\
+         [[rules]]\nname = \"hot\"\nsensors = [\"t\"]\nabove = 10.0\nclear = 5.0\n",
+        dir.path().display()
+    );
+    let config = Config::from_toml(&text, std::path::Path::new("t.toml")).unwrap();
+    let hour = 3_600_000;
+    let h = (now_ms() / hour - 3) * hour;
+    let metrics = Arc::new(Metrics::default());
+    let w = Writer::spawn(&db_path(dir.path()), &config.store, metrics.clone()).unwrap();
+    let reader = Reader::open(dir.path()).unwrap();
+    let mut p = Pipeline::new(&config, metrics).unwrap();
+    let mut batch = WriteBatch::default();
+    // Hour h: 4, 12 (fires), 3 (resolves) in one minute, 8 half an hour later;
+    // hour h+1: a single 1.
+    p.process(
+        IngestBatch::readings(vec![
+            Reading::new("t", h + 1_000, 4.0),
+            Reading::new("t", h + 2_000, 12.0),
+            Reading::new("t", h + 3_000, 3.0),
+            Reading::new("t", h + hour / 2, 8.0),
+            Reading::new("t", h + hour + 5_000, 1.0),
+        ]),
+        &mut batch,
+    );
+    p.tick(h + 3 * hour, &mut batch);
+    w.tx.send(WriteOp::Batch(batch)).await.unwrap();
+    flush(&w).await;
+
+    let due = reader
+        .summaries_due(hour, h - hour, h + 2 * hour, 10)
+        .unwrap();
+    assert_eq!(due.len(), 2, "{due:?}");
+    assert_eq!(
+        (due[0].start_ms, due[0].count, due[0].mean, due[0].alerts),
+        (h + hour, 1, 1.0, 0),
+        "newest first"
+    );
+    let first = &due[1];
+    assert_eq!(
+        (
+            first.start_ms,
+            first.end_ms,
+            first.count,
+            first.min,
+            first.max,
+            first.alerts
+        ),
+        (h, h + hour, 4, 3.0, 12.0, 1)
+    );
+    assert!((first.mean - 6.75).abs() < 1e-9, "{}", first.mean);
+    assert!(
+        first.text().starts_with("summary of t from ")
+            && first
+                .text()
+                .ends_with(": 4 readings, mean 6.75, min 3, max 12; 1 alert fired"),
+        "{}",
+        first.text()
+    );
+
+    // Stored once: no longer due, found by its reference, pruned with its vector.
+    let (tx, rx) = oneshot::channel();
+    let op = KnowledgeOp::Summaries {
+        rows: vec![(first.clone(), vec![0.5; crate::ml::embed::DIM])],
+        reply: Some(tx),
+    };
+    w.tx.send(WriteOp::Knowledge(op)).await.unwrap();
+    rx.await.unwrap();
+    let due = reader
+        .summaries_due(hour, h - hour, h + 2 * hour, 10)
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].start_ms, h + hour);
+    assert_eq!(
+        reader.summary(&first.reference()).unwrap().as_ref(),
+        Some(first)
+    );
+    assert_eq!(Summary::parse_reference("a@b@123"), Some(("a@b", 123)));
+    let summaries = || {
+        reader
+            .vectors()
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _, _)| k == "summary")
+            .count()
+    };
+    assert_eq!(summaries(), 1);
+    w.tx.send(WriteOp::Knowledge(KnowledgeOp::PruneSummaries {
+        before_ms: h + 1,
+    }))
+    .await
+    .unwrap();
+    flush(&w).await;
+    assert_eq!(reader.summary(&first.reference()).unwrap(), None);
+    assert_eq!(summaries(), 0);
+    w.join().unwrap();
+}

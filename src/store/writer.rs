@@ -353,6 +353,12 @@ impl WriterState {
         let cutoff = now - self.history_ms;
         self.conn
             .execute("DELETE FROM alert_events WHERE ts < ?1", [cutoff])?;
+        // An alert's vector goes with it (search would skip it, but it would stay).
+        self.conn.execute(
+            "DELETE FROM vectors WHERE kind = 'alert' AND ref IN
+             (SELECT id FROM alerts WHERE state = 'resolved' AND resolved_at < ?1)",
+            [cutoff],
+        )?;
         self.conn.execute(
             "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?1",
             [cutoff],
