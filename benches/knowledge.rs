@@ -332,7 +332,7 @@ fn main() {
     let t = Instant::now();
     let mut llm = Llm::load(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
     let load = t.elapsed();
-    let prompt = Llm::chat_prompt(
+    let prompt = llm.chat_prompt(
         "You answer questions about an industrial plant. Use only the facts.",
         "FACTS: 3 alerts fired on line 2 last night; motor m01 temperature peaked at 92.3 C (limit 85).\nQUESTION: What happened on line 2 last night? Answer in two sentences.",
     );

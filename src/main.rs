@@ -188,7 +188,7 @@ enum ModelsCommand {
 
 #[derive(Subcommand)]
 enum DocsCommand {
-    /// Add text or Markdown files (split into chunks and embedded).
+    /// Add text, Markdown or PDF files (split into chunks and embedded).
     Add {
         #[arg(required = true)]
         files: Vec<PathBuf>,

@@ -48,10 +48,51 @@ pub struct Added {
     pub chunks: usize,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdfQuery {
+    pub title: Option<String>,
+    pub source: Option<String>,
+}
+
+/// JSON `{title, source, text}`, or a PDF as the body (`Content-Type:
+/// application/pdf`, `?title=&source=`) whose text is extracted here.
 pub(super) async fn add_document(
     State(s): State<ApiState>,
-    Json(d): Json<NewDocument>,
+    axum::extract::Query(q): axum::extract::Query<PdfQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Added>), ApiError> {
+    let pdf = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/pdf"));
+    let d = if pdf {
+        let text = tokio::task::spawn_blocking(move || crate::knowledge::pdf::text(&body))
+            .await
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let title = q.title.unwrap_or_else(|| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("PDF document")
+                .chars()
+                .take(120)
+                .collect()
+        });
+        NewDocument {
+            source: q.source.unwrap_or_default(),
+            title,
+            text,
+        }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "expected JSON {{\"title\", \"text\", \"source\"}} or a PDF body with Content-Type: application/pdf: {e}"
+            ))
+        })?
+    };
     let k = knowledge(&s)?;
     if d.title.trim().is_empty() || d.text.trim().is_empty() {
         return Err(ApiError::bad_request(

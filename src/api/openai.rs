@@ -8,7 +8,7 @@
 use super::knowledge::knowledge;
 use super::{ApiError, ApiState};
 use crate::knowledge::ask::AskError;
-use crate::ml::llm::{Llm, Stop};
+use crate::ml::llm::Stop;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
@@ -20,7 +20,6 @@ use std::convert::Infallible;
 
 pub const EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
 pub const GROUNDED_MODEL: &str = "edgewatch-grounded";
-pub const CHAT_MODEL: &str = "smollm2-135m-instruct";
 
 fn now_s() -> i64 {
     crate::reading::now_ms() / 1000
@@ -30,8 +29,8 @@ pub(super) async fn models(State(s): State<ApiState>) -> Result<Json<Value>, Api
     let k = knowledge(&s)?;
     // The plain chat model only when there is one to run; grounded answers always
     // work (from the facts alone without a model).
-    let chat = k.asker.has_model().then_some(CHAT_MODEL);
-    let data: Vec<Value> = [Some(EMBEDDING_MODEL), Some(GROUNDED_MODEL), chat]
+    let chat = k.asker.chat_model();
+    let data: Vec<Value> = [Some(EMBEDDING_MODEL), Some(GROUNDED_MODEL), chat.as_deref()]
         .iter()
         .flatten()
         .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "edgewatch"}))
@@ -146,13 +145,18 @@ pub(super) async fn chat(
         ))
         .into_response());
     }
-    if r.model != CHAT_MODEL {
+    let chat = k.asker.chat_model();
+    if chat.as_deref() != Some(r.model.as_str()) {
+        let or_chat = chat.map_or(String::new(), |c| format!(" or {c}"));
         return Err(ApiError(
             StatusCode::NOT_FOUND,
-            format!("model `{}` does not exist here: use {GROUNDED_MODEL} or {CHAT_MODEL} (GET /v1/models)", r.model),
+            format!(
+                "model `{}` does not exist here: use {GROUNDED_MODEL}{or_chat} (GET /v1/models)",
+                r.model
+            ),
         ));
     }
-    let turns: Vec<(&str, &str)> = r
+    let turns: Vec<(String, String)> = r
         .messages
         .iter()
         .filter(|m| {
@@ -164,20 +168,19 @@ pub(super) async fn chat(
         .map(|m| {
             (
                 if m.role == "developer" {
-                    "system"
+                    "system".to_owned()
                 } else {
-                    m.role.as_str()
+                    m.role.clone()
                 },
-                m.content.as_deref().unwrap_or(""),
+                m.content.clone().unwrap_or_default(),
             )
         })
         .collect();
-    let prompt = Llm::chatml(&turns);
     let max_tokens = r.max_tokens.unwrap_or(k.asker.max_tokens()).clamp(1, 1024);
     if !r.stream {
         let (_, g) = k
             .asker
-            .generate(prompt, max_tokens, Box::new(|_| {}))
+            .generate(turns, max_tokens, Box::new(|_| {}))
             .await
             .map_err(busy)?
             .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e))?;
@@ -214,7 +217,7 @@ pub(super) async fn chat(
         let on_token = Box::new(move |t: &str| {
             let _ = token_tx.blocking_send(Ok(chunk(&i, &m, json!({"content": t}), None)));
         });
-        let finish = match k2.asker.generate(prompt, max_tokens, on_token).await {
+        let finish = match k2.asker.generate(turns, max_tokens, on_token).await {
             Ok(Ok((_, g))) if g.stop == Stop::End => "stop",
             Ok(Ok(_)) => "length",
             Ok(Err(e)) => {

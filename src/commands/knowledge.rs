@@ -40,16 +40,23 @@ pub fn ask(api: &ApiClient, question: &str, json: bool) -> Result<String, Comman
     Ok(out)
 }
 
-/// Adds text or Markdown files; returns one line per file.
+/// Adds text, Markdown or PDF files (a PDF's text is extracted here, so the
+/// daemon only ever stores text); returns one line per file.
 pub fn add(api: &ApiClient, files: &[std::path::PathBuf]) -> Result<String, CommandError> {
     let mut out = String::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| {
+        let usage = |why: String| {
             CommandError::Usage(format!(
-                "{}: {e} (text or Markdown files, UTF-8)",
+                "{}: {why} (text, Markdown or PDF files)",
                 f.display()
             ))
-        })?;
+        };
+        let bytes = std::fs::read(f).map_err(|e| usage(e.to_string()))?;
+        let text = if crate::knowledge::pdf::is_pdf(&bytes) {
+            crate::knowledge::pdf::text(&bytes).map_err(|e| usage(e.to_string()))?
+        } else {
+            String::from_utf8(bytes).map_err(|_| usage("not UTF-8 text".into()))?
+        };
         let title = title_of(&text, f);
         let v = api.call(
             "POST",

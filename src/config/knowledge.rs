@@ -20,6 +20,15 @@ pub struct KnowledgeConfig {
     /// (answers then come from the facts alone).
     #[serde(default = "default_llm")]
     pub llm: PathBuf,
+    /// The chat template, when the GGUF's own (`tokenizer.chat_template`) is not
+    /// recognised: `chatml`, `gemma` or `llama3`.
+    #[serde(default)]
+    pub chat_template: Option<crate::ml::chat_template::ChatTemplate>,
+    /// A tokenizer.json for the language model, relative to `models-dir` or
+    /// absolute; "" builds the tokenizer from the GGUF (byte-level BPE vocabularies;
+    /// sentencepiece ones such as Gemma's need the file).
+    #[serde(default)]
+    pub tokenizer: PathBuf,
     /// Most tokens one answer may generate.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
@@ -46,6 +55,8 @@ impl Default for KnowledgeConfig {
             models_dir: default_models_dir(),
             embed_queue: default_embed_queue(),
             llm: default_llm(),
+            chat_template: None,
+            tokenizer: PathBuf::new(),
             max_tokens: default_max_tokens(),
             generation_timeout: default_generation_timeout(),
             ask_queue: default_ask_queue(),

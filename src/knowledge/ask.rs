@@ -9,7 +9,7 @@ use super::index::Kind;
 use super::question::{parse, About};
 use super::{Knowledge, KnowledgeError};
 use crate::config::KnowledgeConfig;
-use crate::ml::llm::{Llm, Stop};
+use crate::ml::llm::{Llm, LlmOptions, Stop};
 use crate::reading::now_ms;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -80,6 +80,7 @@ pub enum Progress {
 /// loaded on first use.
 pub struct Asker {
     llm_path: Option<PathBuf>,
+    llm_options: LlmOptions,
     llm: Arc<Mutex<Option<Result<Llm, String>>>>,
     gate: Semaphore,
     waiting: AtomicUsize,
@@ -90,15 +91,21 @@ pub struct Asker {
 
 impl Asker {
     pub fn new(c: &KnowledgeConfig) -> Asker {
-        let llm_path = (!c.llm.as_os_str().is_empty()).then(|| {
-            if c.llm.is_absolute() {
-                c.llm.clone()
-            } else {
-                c.models_dir.join(&c.llm)
-            }
-        });
+        let in_models = |p: &PathBuf| {
+            (!p.as_os_str().is_empty()).then(|| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    c.models_dir.join(p)
+                }
+            })
+        };
         Asker {
-            llm_path,
+            llm_path: in_models(&c.llm),
+            llm_options: LlmOptions {
+                template: c.chat_template,
+                tokenizer: in_models(&c.tokenizer),
+            },
             llm: Arc::default(),
             gate: Semaphore::new(1),
             waiting: AtomicUsize::new(0),
@@ -161,13 +168,19 @@ impl Asker {
                 "no language model is configured (knowledge.llm)".into(),
             ));
         }
-        let prompt = Llm::chat_prompt(&format!("{SYSTEM}\n\nFACTS:\n{}", facts.block()), question);
+        let turns = vec![
+            (
+                "system".to_owned(),
+                format!("{SYSTEM}\n\nFACTS:\n{}", facts.block()),
+            ),
+            ("user".to_owned(), question.to_owned()),
+        ];
         let on_token: Box<dyn FnMut(&str) + Send> = match progress {
             // Called on the generating thread, outside the runtime.
             Some(tx) => Box::new(move |t| drop(tx.blocking_send(Progress::Token(t.to_owned())))),
             None => Box::new(|_| {}),
         };
-        let generated = self.generate(prompt, self.max_tokens, on_token).await?;
+        let generated = self.generate(turns, self.max_tokens, on_token).await?;
         let (name, g) = match generated {
             Ok(x) => x,
             Err(e) => {
@@ -225,12 +238,13 @@ impl Asker {
         Ok(answer)
     }
 
-    /// Runs the language model on a prompt: one generation at a time, at most
+    /// Runs the language model on a conversation of (role, content) turns, in the
+    /// model's chat template: one generation at a time, at most
     /// `ask-queue` waiting (else [`AskError::Busy`]); the model is loaded on first
     /// use. The inner error says why no model could run.
     pub async fn generate(
         &self,
-        prompt: String,
+        turns: Vec<(String, String)>,
         max_tokens: usize,
         on_token: Box<dyn FnMut(&str) + Send>,
     ) -> Result<Result<(String, crate::ml::llm::Generated), String>, AskError> {
@@ -245,16 +259,23 @@ impl Asker {
         let permit = self.gate.acquire().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let _permit = permit.map_err(|_| KnowledgeError::Unavailable("shutting down".into()))?;
-        let (llm, limit) = (self.llm.clone(), self.limit);
+        let (llm, limit, options) = (self.llm.clone(), self.limit, self.llm_options.clone());
         tokio::task::spawn_blocking(move || {
             let mut on_token = on_token;
             let mut slot = llm.lock().map_err(|_| "model lock poisoned".to_owned())?;
-            let model = slot.get_or_insert_with(|| Llm::load(&path).map_err(|e| e.to_string()));
+            let model = slot
+                .get_or_insert_with(|| Llm::load_with(&path, &options).map_err(|e| e.to_string()));
             match model {
-                Ok(m) => m
-                    .generate(&prompt, max_tokens, limit, |t| on_token(t))
-                    .map(|g| (m.name.clone(), g))
-                    .map_err(|e| e.to_string()),
+                Ok(m) => {
+                    let turns: Vec<(&str, &str)> = turns
+                        .iter()
+                        .map(|(r, c)| (r.as_str(), c.as_str()))
+                        .collect();
+                    let prompt = m.prompt(&turns);
+                    m.generate(&prompt, max_tokens, limit, |t| on_token(t))
+                        .map(|g| (m.name.clone(), g))
+                        .map_err(|e| e.to_string())
+                }
                 Err(e) => Err(e.clone()),
             }
         })
@@ -271,6 +292,30 @@ impl Asker {
     /// Whether a language model file is configured and present (it loads on first use).
     pub fn has_model(&self) -> bool {
         self.llm_path.as_deref().is_some_and(|p| p.is_file())
+    }
+
+    /// The OpenAI-API id of the configured language model, when its file is there:
+    /// the file's name in lower case without a quantisation suffix
+    /// (`SmolLM2-135M-Instruct.Q4_1.gguf` is `smollm2-135m-instruct`).
+    pub fn chat_model(&self) -> Option<String> {
+        if !self.has_model() {
+            return None;
+        }
+        let stem = self
+            .llm_path
+            .as_deref()?
+            .file_stem()?
+            .to_string_lossy()
+            .to_lowercase();
+        let quant = |s: &str| {
+            let mut c = s.chars();
+            matches!(c.next(), Some('q' | 'f' | 'i'))
+                && c.next().is_some_and(|d| d.is_ascii_digit())
+        };
+        Some(match stem.rsplit_once('.') {
+            Some((name, suffix)) if quant(suffix) => name.to_owned(),
+            _ => stem,
+        })
     }
 
     /// How many questions may wait for the model (`knowledge.ask-queue`).

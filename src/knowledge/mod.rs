@@ -7,6 +7,7 @@ pub mod check;
 pub mod chunk;
 pub mod facts;
 pub mod index;
+pub mod pdf;
 pub mod question;
 pub mod service;
 pub mod summary;

@@ -1,9 +1,10 @@
 //! A small language model on the CPU: a GGUF file of the llama family (SmolLM2 by
-//! default) run by edgewatch's own int8 llama ([`super::llama`]), with its
-//! tokenizer built from the GGUF metadata (no tokenizer.json needed) and the
-//! ChatML template.
+//! default, run by edgewatch's own int8 llama, [`super::llama`]) or of qwen2,
+//! qwen3 or gemma3 (candle-transformers), with its tokenizer built from the GGUF
+//! metadata (or a tokenizer.json) and the chat template the model was tuned on.
 
-use super::llama::Llama;
+use super::chat_template::ChatTemplate;
+use super::engine::Engine;
 use candle_core::quantized::gguf_file;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,7 +12,8 @@ use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
-use tokenizers::{AddedToken, Tokenizer};
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
@@ -26,10 +28,21 @@ pub enum LlmError {
     Run(String),
 }
 
+/// What the GGUF file may not say for itself.
+#[derive(Debug, Clone, Default)]
+pub struct LlmOptions {
+    /// Overrides the template recognised from `tokenizer.chat_template`.
+    pub template: Option<ChatTemplate>,
+    /// A tokenizer.json to use instead of the GGUF's own vocabulary (needed for
+    /// sentencepiece vocabularies such as Gemma's).
+    pub tokenizer: Option<PathBuf>,
+}
+
 pub struct Llm {
-    model: Llama,
+    engine: Engine,
     tokenizer: Tokenizer,
     eos: Vec<u32>,
+    pub template: ChatTemplate,
     pub name: String,
 }
 
@@ -53,6 +66,10 @@ pub struct Generated {
 
 impl Llm {
     pub fn load(path: &Path) -> Result<Llm, LlmError> {
+        Self::load_with(path, &LlmOptions::default())
+    }
+
+    pub fn load_with(path: &Path, options: &LlmOptions) -> Result<Llm, LlmError> {
         if !path.is_file() {
             return Err(LlmError::Missing {
                 path: path.to_owned(),
@@ -64,27 +81,56 @@ impl Llm {
         };
         let mut file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
         let content = gguf_file::Content::read(&mut file).map_err(|e| err(e.to_string()))?;
-        let arch = content
-            .metadata
-            .get("general.architecture")
-            .and_then(|v| v.to_string().ok())
-            .cloned()
-            .unwrap_or_default();
-        if arch != "llama" {
+        let text = |key: &str| {
+            content
+                .metadata
+                .get(key)
+                .and_then(|v| v.to_string().ok())
+                .cloned()
+        };
+        let arch = text("general.architecture").unwrap_or_default();
+        if !super::engine::ARCHITECTURES.contains(&arch.as_str()) {
             return Err(err(format!(
-                "architecture `{arch}`: edgewatch runs llama-family GGUF files (SmolLM2, Llama, TinyLlama)"
+                "architecture `{arch}`: edgewatch runs {} GGUF files",
+                super::engine::ARCHITECTURES.join(", ")
             )));
         }
-        let tokenizer = tokenizer_from_gguf(&content).map_err(err)?;
-        let model = Llama::from_gguf(&content, &mut file).map_err(|e| err(e.to_string()))?;
-        let eos = ["<|im_end|>", "<|endoftext|>", "</s>"]
+        let template = match options.template {
+            Some(t) => t,
+            None => text("tokenizer.chat_template")
+                .as_deref()
+                .and_then(ChatTemplate::detect)
+                .ok_or_else(|| {
+                    err(
+                        "its chat template (tokenizer.chat_template) is not one edgewatch knows: \
+                         set knowledge.chat-template to chatml, gemma or llama3"
+                            .into(),
+                    )
+                })?,
+        };
+        let tokenizer = match &options.tokenizer {
+            Some(json) => Tokenizer::from_file(json)
+                .map_err(|e| err(format!("tokenizer {}: {e}", json.display())))?,
+            None => tokenizer_from_gguf(&content).map_err(err)?,
+        };
+        let mut eos: Vec<u32> = template
+            .stops()
             .iter()
             .filter_map(|t| tokenizer.token_to_id(t))
             .collect();
+        if let Some(id) = content
+            .metadata
+            .get("tokenizer.ggml.eos_token_id")
+            .and_then(|v| v.to_u32().ok())
+        {
+            eos.push(id);
+        }
+        let engine = Engine::from_gguf(&arch, content, &mut file).map_err(err)?;
         Ok(Llm {
-            model,
+            engine,
             tokenizer,
             eos,
+            template,
             name: path
                 .file_stem()
                 .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
@@ -101,24 +147,15 @@ impl Llm {
             .to_vec())
     }
 
-    /// ChatML prompt of a system and a user message.
-    pub fn chat_prompt(system: &str, user: &str) -> String {
-        Self::chatml(&[("system", system), ("user", user)])
+    /// The prompt of a system and a user message in the model's template.
+    pub fn chat_prompt(&self, system: &str, user: &str) -> String {
+        self.template.render(&[("system", system), ("user", user)])
     }
 
-    /// ChatML prompt of a conversation, ending where the assistant speaks next.
-    /// Control tokens inside messages are taken apart so a message cannot open a
-    /// turn of its own.
-    pub fn chatml(messages: &[(&str, &str)]) -> String {
-        let mut out = String::new();
-        for (role, content) in messages {
-            let clean = content
-                .replace("<|im_start|>", "<im_start>")
-                .replace("<|im_end|>", "<im_end>");
-            out.push_str(&format!("<|im_start|>{role}\n{clean}<|im_end|>\n"));
-        }
-        out.push_str("<|im_start|>assistant\n");
-        out
+    /// The prompt of a conversation in the model's template, ending where the
+    /// assistant speaks next; a message cannot open a turn of its own.
+    pub fn prompt(&self, messages: &[(&str, &str)]) -> String {
+        self.template.render(messages)
     }
 
     /// Greedy decoding (answers must be reproducible) until the end token,
@@ -135,7 +172,7 @@ impl Llm {
         if ids.is_empty() {
             return Err(LlmError::Run("empty prompt".into()));
         }
-        let context = self.model.config.context;
+        let context = self.engine.context();
         if ids.len() >= context {
             return Err(LlmError::Run(format!(
                 "prompt of {} tokens does not fit the model's context of {context}: ask with fewer facts or a shorter question",
@@ -144,8 +181,8 @@ impl Llm {
         }
         // The answer stops where the context ends.
         let max_tokens = max_tokens.min(context - ids.len());
-        self.model.clear();
-        let mut logits = self.model.forward(&ids);
+        self.engine.clear();
+        let mut logits = self.engine.forward(&ids).map_err(LlmError::Run)?;
         let mut out: Vec<u32> = Vec::new();
         let mut first_token = Duration::ZERO;
         let mut shown = 0;
@@ -171,7 +208,7 @@ impl Llm {
             if started.elapsed() >= limit {
                 break Stop::TimeLimit;
             }
-            logits = self.model.forward(&[next]);
+            logits = self.engine.forward(&[next]).map_err(LlmError::Run)?;
         };
         let text = self
             .tokenizer
@@ -199,8 +236,8 @@ fn argmax(logits: &[f32]) -> u32 {
     best as u32
 }
 
-/// A GPT-2 style byte-level BPE tokenizer from `tokenizer.ggml.*` metadata, with
-/// digits split one by one as SmolLM2's tokenizer does; control tokens are special.
+/// A GPT-2 style byte-level BPE tokenizer from `tokenizer.ggml.*` metadata, split
+/// into words as `tokenizer.ggml.pre` says; control tokens are special.
 fn tokenizer_from_gguf(c: &gguf_file::Content) -> Result<Tokenizer, String> {
     let get = |k: &str| {
         c.metadata
@@ -212,9 +249,16 @@ fn tokenizer_from_gguf(c: &gguf_file::Content) -> Result<Tokenizer, String> {
         .map_err(|e| e.to_string())?;
     if model != "gpt2" {
         return Err(format!(
-            "tokenizer `{model}`: edgewatch builds gpt2-style (byte-level BPE) tokenizers"
+            "tokenizer `{model}`: edgewatch builds only gpt2-style (byte-level BPE) tokenizers \
+             from GGUF metadata; set knowledge.tokenizer to the model's tokenizer.json"
         ));
     }
+    let pre = c
+        .metadata
+        .get("tokenizer.ggml.pre")
+        .and_then(|v| v.to_string().ok())
+        .cloned()
+        .unwrap_or_default();
     let tokens: Vec<String> = get("tokenizer.ggml.tokens")?
         .to_vec()
         .map_err(|e| e.to_string())?
@@ -247,10 +291,7 @@ fn tokenizer_from_gguf(c: &gguf_file::Content) -> Result<Tokenizer, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut tok = Tokenizer::new(bpe);
-    tok.with_pre_tokenizer(Some(Sequence::new(vec![
-        Digits::new(true).into(),
-        ByteLevel::new(false, true, true).into(),
-    ])));
+    tok.with_pre_tokenizer(Some(pre_tokenizer(&pre)?));
     tok.with_decoder(Some(ByteLevel::default()));
     // Type 3 = control (<|im_start|>, <|im_end|>, <|endoftext|> ...).
     let special: Vec<AddedToken> = tokens
@@ -261,4 +302,35 @@ fn tokenizer_from_gguf(c: &gguf_file::Content) -> Result<Tokenizer, String> {
         .collect();
     tok.add_special_tokens(&special);
     Ok(tok)
+}
+
+/// Word splitting before BPE, by the `tokenizer.ggml.pre` names llama.cpp uses.
+fn pre_tokenizer(pre: &str) -> Result<Sequence, String> {
+    // Qwen2 takes digits one by one, Llama 3 up to three at a time.
+    const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    const LLAMA3: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    let split = |pattern: &str| -> Result<Sequence, String> {
+        let split = Split::new(
+            SplitPattern::Regex(pattern.into()),
+            SplitDelimiterBehavior::Isolated,
+            false,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Sequence::new(vec![
+            split.into(),
+            ByteLevel::new(false, true, false).into(),
+        ]))
+    };
+    match pre {
+        "qwen2" | "deepseek-llm" => split(QWEN2),
+        "llama-bpe" | "llama3" | "smaug-bpe" => split(LLAMA3),
+        // SmolLM2 (`smollm`) splits digits one by one before GPT-2's own regex.
+        "smollm" => Ok(Sequence::new(vec![
+            Digits::new(true).into(),
+            ByteLevel::new(false, true, true).into(),
+        ])),
+        _ => Ok(Sequence::new(
+            vec![ByteLevel::new(false, true, true).into()],
+        )),
+    }
 }

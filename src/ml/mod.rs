@@ -5,7 +5,9 @@
 mod bert;
 mod bert_ops;
 
+pub mod chat_template;
 pub mod embed;
+pub mod engine;
 pub mod llama;
 pub mod llm;
 pub mod manifest;

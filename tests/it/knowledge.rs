@@ -403,3 +403,132 @@ fn summaries_of_sensors_are_searchable_once_their_window_closes() {
     );
     assert!(before.is_empty(), "{before:#?}");
 }
+
+/// A one-page PDF with one line of text per entry (Helvetica, a line apart).
+fn pdf(lines: &[&str]) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let mut operations = vec![
+        Operation::new("BT", vec![]),
+        Operation::new("Tf", vec!["F1".into(), 11.into()]),
+        Operation::new("TL", vec![14.into()]),
+        Operation::new("Td", vec![50.into(), 780.into()]),
+    ];
+    for l in lines {
+        operations.push(Operation::new("Tj", vec![Object::string_literal(*l)]));
+        operations.push(Operation::new("T*", vec![]));
+    }
+    operations.push(Operation::new("ET", vec![]));
+    let content = Content { operations }.encode().unwrap();
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
+            "Resources" => resources_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+/// PDF runbooks through `edgewatch docs add` (text extracted by the CLI) and as a
+/// raw `application/pdf` body (extracted by the daemon); a damaged PDF is refused
+/// with the reason and the daemon runs on.
+#[test]
+fn pdf_documents_are_read_by_the_cli_and_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        &format!("[knowledge]\nmodels-dir = \"{}\"\nllm = \"\"\n", models()),
+    );
+    let runbook = dir.path().join("bearing-runbook.pdf");
+    std::fs::write(
+        &runbook,
+        pdf(&[
+            "Bearing runbook",
+            "When bearing vibration exceeds 7.1 mm/s, stop the motor and regrease the bearing.",
+            "Replace the bearing if the vibration stays high after greasing.",
+        ]),
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["docs", "--url", &d.api, "add"])
+        .arg(&runbook)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("as document"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let post_pdf = |query: &str, body: Vec<u8>| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut r = agent
+            .post(&format!("{}/api/v1/documents{query}", d.api))
+            .header("Content-Type", "application/pdf")
+            .send(&body[..])
+            .unwrap();
+        let code = r.status().as_u16();
+        let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        (code, v)
+    };
+    let (code, added) = post_pdf(
+        "?title=Coffee%20machine&source=kitchen.pdf",
+        pdf(&["Descale the coffee machine in the break room every month with citric acid."]),
+    );
+    assert_eq!(code, 201, "{added}");
+    let (code, refused) = post_pdf("", b"%PDF-1.7\n1 0 obj broken".to_vec());
+    assert_eq!(code, 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
+        "{refused}"
+    );
+
+    let listed: Value = serde_json::from_str(&d.get("/api/v1/documents").unwrap()).unwrap();
+    let titles: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["bearing-runbook.pdf", "Coffee machine"],
+        "{listed:#}"
+    );
+    let (_, found) = d.post(
+        "/api/v1/search",
+        &json!({"query": "what to do about a shaking bearing", "k": 2, "kinds": ["documents"]}),
+    );
+    let first = &found["results"][0];
+    assert_eq!(first["title"], "bearing-runbook.pdf", "{found:#}");
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .contains("regrease the bearing"),
+        "{found:#}"
+    );
+}

@@ -18,7 +18,7 @@ fn llm() -> Llm {
 #[test]
 fn answers_in_text_reproducibly_and_within_bounds() {
     let mut m = llm();
-    let prompt = Llm::chat_prompt(
+    let prompt = m.chat_prompt(
         "You are a concise assistant.",
         "What is the capital of France? Answer in one word.",
     );
@@ -37,7 +37,7 @@ fn answers_in_text_reproducibly_and_within_bounds() {
         .unwrap();
     assert_eq!(a.text, b.text);
     // Bounded by tokens and by time.
-    let long = Llm::chat_prompt("You are a storyteller.", "Tell a long story about a pump.");
+    let long = m.chat_prompt("You are a storyteller.", "Tell a long story about a pump.");
     let c = m
         .generate(&long, 5, Duration::from_secs(60), |_| {})
         .unwrap();
@@ -67,8 +67,9 @@ fn the_int8_llama_agrees_with_candles_quantized_llama() {
     use candle_transformers::models::quantized_llama::ModelWeights;
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
-    let ids = llm()
-        .tokenize(&Llm::chat_prompt(
+    let m = llm();
+    let ids = m
+        .tokenize(&m.chat_prompt(
             "You answer questions about an industrial plant.",
             "Motor m01 on line 2 ran at 92.3 C last night. What happened?",
         ))

@@ -12,6 +12,7 @@ mod hardening;
 mod journald;
 mod knowledge;
 mod llm;
+mod llm_archs;
 mod modbus;
 mod mqtt_ingest;
 mod onnx;
