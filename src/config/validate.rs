@@ -188,7 +188,7 @@ fn knowledge(v: &mut Issues, c: &Config) {
         Duration::from_secs(7 * 86_400),
     );
     let agg = c.aggregate.window.as_millis();
-    if agg > 0 && k.summary_window.as_millis() % agg != 0 {
+    if agg > 0 && !k.summary_window.as_millis().is_multiple_of(agg) {
         v.push(
             "knowledge.summary-window",
             format!(
