@@ -123,8 +123,9 @@ mod tests {
             window_ms: 3_600_000,
             retention_ms: 86_400_000,
         };
-        let now = 10 * 86_400_000 + 1_800_000; // half past midnight
-                                               // The window that began 24.5 h ago is partly outside: the next one is kept.
+        // Half past midnight: the window that began 24.5 h ago is partly outside
+        // the retention, so the next one is the oldest kept.
+        let now = 10 * 86_400_000 + 1_800_000;
         assert_eq!(w.oldest_ms(now), 9 * 86_400_000 + 3_600_000);
         assert_eq!(w.every(), Duration::from_secs(60));
         let fast = Windows {

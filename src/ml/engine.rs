@@ -11,6 +11,14 @@ use std::fs::File;
 /// Architectures a GGUF may declare in `general.architecture`.
 pub const ARCHITECTURES: &[&str] = &["llama", "qwen2", "qwen3", "gemma3"];
 
+/// The error for an architecture not in [`ARCHITECTURES`], naming those that are.
+pub fn unsupported(arch: &str) -> String {
+    format!(
+        "architecture `{arch}`: edgewatch runs {} GGUF files",
+        ARCHITECTURES.join(", ")
+    )
+}
+
 pub enum Engine {
     Llama(Llama),
     Candle {
@@ -52,12 +60,7 @@ impl Engine {
                     .map(CandleModel::Qwen3),
                 "gemma3" => quantized_gemma3::ModelWeights::from_gguf(content, file, cpu)
                     .map(CandleModel::Gemma3),
-                other => {
-                    return Err(format!(
-                        "architecture `{other}`: edgewatch runs {} GGUF files",
-                        ARCHITECTURES.join(", ")
-                    ))
-                }
+                other => return Err(unsupported(other)),
             }
             .map_err(|e| e.to_string())?;
         let context = match model {

@@ -89,11 +89,9 @@ impl Llm {
                 .cloned()
         };
         let arch = text("general.architecture").unwrap_or_default();
+        // Before the tokenizer and the template, whose errors would mislead.
         if !super::engine::ARCHITECTURES.contains(&arch.as_str()) {
-            return Err(err(format!(
-                "architecture `{arch}`: edgewatch runs {} GGUF files",
-                super::engine::ARCHITECTURES.join(", ")
-            )));
+            return Err(err(super::engine::unsupported(&arch)));
         }
         let template = match options.template {
             Some(t) => t,

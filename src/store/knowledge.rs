@@ -137,24 +137,15 @@ pub fn apply(tx: &Transaction, op: &mut KnowledgeOp, now_ms: i64) -> rusqlite::R
         KnowledgeOp::Summaries { rows, .. } => {
             let mut row = tx.prepare_cached(
                 "INSERT OR REPLACE INTO summaries
-                 (sensor, start_ms, end_ms, unit, count, mean, min, max, alerts, text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 (sensor, start_ms, end_ms, unit, count, mean, min, max, alerts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut vector = tx.prepare_cached(
                 "INSERT OR REPLACE INTO vectors (kind, ref, vector) VALUES (?1, ?2, ?3)",
             )?;
             for (s, v) in rows.iter() {
                 row.execute(params![
-                    s.sensor,
-                    s.start_ms,
-                    s.end_ms,
-                    s.unit,
-                    s.count,
-                    s.mean,
-                    s.min,
-                    s.max,
-                    s.alerts,
-                    s.text()
+                    s.sensor, s.start_ms, s.end_ms, s.unit, s.count, s.mean, s.min, s.max, s.alerts
                 ])?;
                 vector.execute(params![KIND_SUMMARY, s.reference(), encode(v)])?;
             }

@@ -133,7 +133,7 @@ impl Reader {
     ) -> Result<Vec<Summary>, StoreError> {
         self.with(|c| {
             let mut st = c.prepare_cached(
-                "SELECT s.name, s.unit, w.start, w.n, w.mean, w.lo, w.hi,
+                "SELECT s.name, w.start, w.start + ?1, s.unit, w.n, w.mean, w.lo, w.hi,
                         (SELECT count(*) FROM alerts al WHERE al.sensor = s.name
                          AND al.fired_at >= w.start AND al.fired_at < w.start + ?1)
                  FROM (SELECT sensor, (window_start / ?1) * ?1 AS start, sum(count) AS n,
@@ -145,20 +145,10 @@ impl Reader {
                        (SELECT 1 FROM summaries m WHERE m.sensor = s.name AND m.start_ms = w.start)
                  ORDER BY w.start DESC, s.name LIMIT ?4",
             )?;
-            let rows = st.query_map(params![window_ms, from_ms, to_ms, limit as i64], |r| {
-                let start_ms: i64 = r.get(2)?;
-                Ok(Summary {
-                    sensor: r.get(0)?,
-                    unit: r.get(1)?,
-                    start_ms,
-                    end_ms: start_ms + window_ms,
-                    count: r.get(3)?,
-                    mean: r.get(4)?,
-                    min: r.get(5)?,
-                    max: r.get(6)?,
-                    alerts: r.get(7)?,
-                })
-            })?;
+            let rows = st.query_map(
+                params![window_ms, from_ms, to_ms, limit as i64],
+                summary_row,
+            )?;
             rows.collect()
         })
     }
@@ -173,20 +163,24 @@ impl Reader {
                 "SELECT sensor, start_ms, end_ms, unit, count, mean, min, max, alerts
                  FROM summaries WHERE sensor = ?1 AND start_ms = ?2",
             )?;
-            let mut rows = st.query_map(params![sensor, start_ms], |r| {
-                Ok(Summary {
-                    sensor: r.get(0)?,
-                    start_ms: r.get(1)?,
-                    end_ms: r.get(2)?,
-                    unit: r.get(3)?,
-                    count: r.get(4)?,
-                    mean: r.get(5)?,
-                    min: r.get(6)?,
-                    max: r.get(7)?,
-                    alerts: r.get(8)?,
-                })
-            })?;
+            let mut rows = st.query_map(params![sensor, start_ms], summary_row)?;
             rows.next().transpose()
         })
     }
+}
+
+/// A summary from columns in the order of [`Summary`]'s fields: sensor, start,
+/// end, unit, count, mean, min, max, alerts.
+fn summary_row(r: &rusqlite::Row) -> rusqlite::Result<Summary> {
+    Ok(Summary {
+        sensor: r.get(0)?,
+        start_ms: r.get(1)?,
+        end_ms: r.get(2)?,
+        unit: r.get(3)?,
+        count: r.get(4)?,
+        mean: r.get(5)?,
+        min: r.get(6)?,
+        max: r.get(7)?,
+        alerts: r.get(8)?,
+    })
 }

@@ -127,8 +127,8 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     "#,
     // 4: summaries of each sensor's aggregates over longer windows (an hour by
-    // default), kept with their text so search can return them after the
-    // aggregates they came from are pruned.
+    // default), kept with their figures so search can return them after the
+    // aggregates they came from are pruned (the text is made from the figures).
     r#"
     CREATE TABLE summaries (
         sensor TEXT NOT NULL,
@@ -140,7 +140,6 @@ const MIGRATIONS: &[&str] = &[
         min REAL NOT NULL,
         max REAL NOT NULL,
         alerts INTEGER NOT NULL,
-        text TEXT NOT NULL,
         PRIMARY KEY (sensor, start_ms)
     ) WITHOUT ROWID;
     CREATE INDEX summaries_start ON summaries(start_ms);
