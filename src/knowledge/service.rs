@@ -262,7 +262,8 @@ fn run(
         let _ = reply.send(embedder.embed(&refs));
     };
     let store = |op: KnowledgeOp| writer.blocking_send(WriteOp::Knowledge(op)).is_ok();
-    // A job met while gathering a burst of alerts waits here for its turn.
+    // A summary, prune or stop job met while gathering a burst of alerts waits
+    // here for its turn.
     let mut next: Option<Job> = None;
     loop {
         let job = match next.take() {
@@ -283,6 +284,8 @@ fn run(
                 while pending.len() < BATCH {
                     match rx.try_recv() {
                         Ok(Job::Alerts(more)) => pending.extend(more),
+                        // A query does not wait for the burst (as before summaries).
+                        Ok(Job::Texts(texts, reply)) => answer(texts, reply),
                         Ok(other) => {
                             next = Some(other);
                             break;
