@@ -231,6 +231,7 @@ fn start_knowledge(
     }
     crate::knowledge::Knowledge::start(
         &config.knowledge,
+        config.gateway.tz(),
         reader.clone(),
         writer.tx.clone(),
         pipeline.subscribe_alerts(),

@@ -346,7 +346,7 @@ fn ask_stream(k: Arc<Knowledge>, question: String) -> axum::response::Response {
         }
     });
     tokio::spawn(async move {
-        let last = match k.asker.ask_with(&k, &question, Some(ptx)).await {
+        let last = match k.asker.ask_with(&k, &question, &[], Some(ptx)).await {
             Ok(a) => Event::default()
                 .event("answer")
                 .data(serde_json::to_string(&a).unwrap_or_default()),

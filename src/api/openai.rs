@@ -118,7 +118,19 @@ pub(super) async fn chat(
         .and_then(|m| m.content.clone())
         .ok_or_else(|| ApiError::bad_request("`messages` needs a user message"))?;
     if r.model == GROUNDED_MODEL {
-        let a = k.asker.ask(&k, &last_user).await.map_err(busy)?;
+        // Earlier user turns carry the subject of a follow-up ("and on line 1?").
+        let users: Vec<String> = r
+            .messages
+            .iter()
+            .filter(|m| m.role == "user")
+            .filter_map(|m| m.content.clone())
+            .collect();
+        let previous = &users[..users.len().saturating_sub(1)];
+        let a = k
+            .asker
+            .ask_with(&k, &last_user, previous, None)
+            .await
+            .map_err(busy)?;
         let content = a.answer.clone();
         let extra = json!({"path": a.path, "note": a.note, "citations": a.citations});
         if r.stream {

@@ -50,6 +50,22 @@ pub struct GatewayConfig {
     /// Where the SQLite store lives. Created if missing.
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
+    /// The site's time zone (an IANA name such as `Europe/Berlin`): questions'
+    /// "today", "last night" and "since 14:00", and the times in answers.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+impl GatewayConfig {
+    /// The configured time zone; UTC when the name is unknown (validation
+    /// refuses such a config before this is used).
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+fn default_time_zone() -> String {
+    "UTC".to_owned()
 }
 
 impl Default for GatewayConfig {
@@ -57,6 +73,7 @@ impl Default for GatewayConfig {
         GatewayConfig {
             id: default_gateway_id(),
             state_dir: default_state_dir(),
+            time_zone: default_time_zone(),
         }
     }
 }

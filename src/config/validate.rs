@@ -98,6 +98,15 @@ fn gateway(v: &mut Issues, g: &GatewayConfig) {
     if g.state_dir.as_os_str().is_empty() {
         v.push("gateway.state-dir", "must not be empty");
     }
+    if let Err(e) = jiff::tz::TimeZone::get(&g.time_zone) {
+        v.push(
+            "gateway.time-zone",
+            format!(
+                "`{}` is not a known time zone ({e}): use an IANA name such as `UTC` or `Europe/Berlin`",
+                g.time_zone
+            ),
+        );
+    }
 }
 
 fn api(v: &mut Issues, a: &ApiConfig) {

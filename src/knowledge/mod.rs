@@ -2,15 +2,20 @@
 //! (candle), kept in SQLite beside their rows and in an in-memory index for exact
 //! cosine search.
 
+pub mod answer;
 pub mod ask;
 pub mod check;
 pub mod chunk;
 pub mod facts;
 pub mod index;
+pub mod passage;
 pub mod pdf;
 pub mod question;
+pub mod resolve;
 pub mod service;
 pub mod summary;
+pub mod timerange;
+pub mod vocab;
 
 pub use index::{Hit, Kind, VectorIndex};
 pub use service::{Knowledge, KnowledgeError};

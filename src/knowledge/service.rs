@@ -61,6 +61,7 @@ impl Knowledge {
     /// error names what is missing (the daemon runs on without knowledge).
     pub fn start(
         c: &KnowledgeConfig,
+        tz: jiff::tz::TimeZone,
         reader: Reader,
         writer: mpsc::Sender<WriteOp>,
         alerts: broadcast::Receiver<AlertEvent>,
@@ -88,7 +89,7 @@ impl Knowledge {
             index,
             reader,
             writer: std::sync::Mutex::new(Some(writer)),
-            asker: super::ask::Asker::new(c),
+            asker: super::ask::Asker::new(c, tz),
         });
         k.backfill();
         tokio::spawn(forward_alerts(alerts, k.jobs.clone()));

@@ -6,12 +6,14 @@
 pub mod knowledge;
 mod knowledge_reader;
 pub mod outbox;
+mod plant_reader;
 pub mod reader;
 mod schema;
 pub mod writer;
 
 pub use knowledge_reader::{ChunkRow, DocumentRow};
 pub use outbox::{ItemKind, OutboxRow, OutboxSpec};
+pub use plant_reader::ValueStats;
 pub use reader::{AlertFilter, AlertRow, Reader};
 pub use writer::{CommitAck, Rejected, SimFault, WriteBatch, WriteOp, Writer};
 
