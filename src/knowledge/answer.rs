@@ -56,7 +56,12 @@ impl Builder<'_> {
             Some(t) if a.state == "resolved" => format!("resolved {}", self.clock.show(t)),
             _ => "still firing".to_owned(),
         };
-        format!("`{}` on {} at {} ({end}) {cite}", a.rule, a.sensor, self.clock.show(a.fired_ms))
+        format!(
+            "`{}` on {} at {} ({end}) {cite}",
+            a.rule,
+            a.sensor,
+            self.clock.show(a.fired_ms)
+        )
     }
 }
 
@@ -96,45 +101,108 @@ pub fn compose(g: &Gathered, clock: &Clock) -> Composed {
         ),
     });
     if let Some(missing) = &g.scope.missing {
-        let cite = b.cite(Fact { id: "scope".into(), text: missing.clone() });
-        b.say(format!("{missing} {cite}"));
-        return Composed { sentences: b.sentences, facts: b.facts };
+        let cite = b.cite(Fact {
+            id: "scope".into(),
+            text: missing.clone(),
+        });
+        b.say(format!("{missing} {cite}."));
+        return Composed {
+            sentences: b.sentences,
+            facts: b.facts,
+        };
     }
-    let on = if g.scope.label.is_empty() { String::new() } else { format!(" on {}", g.scope.label) };
+    let on = if g.scope.place.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", g.scope.place)
+    };
+    let what_sp = if g.scope.what.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", g.scope.what)
+    };
     let firing_now = q.state == Some("firing") && !r.explicit;
-    let when = if firing_now { String::new() } else { format!(" {}", r.label) };
-    let kind = [q.severity, match q.state {
-        Some("firing") if !firing_now => Some("still firing"),
-        Some("resolved") => Some("resolved"),
-        _ => None,
-    }]
+    let when = if firing_now {
+        String::new()
+    } else {
+        format!(" {}", r.label)
+    };
+    let kind = [
+        q.severity,
+        match q.state {
+            Some("firing") if !firing_now => Some("still firing"),
+            Some("resolved") => Some("resolved"),
+            _ => None,
+        },
+    ]
     .into_iter()
     .flatten()
     .collect::<Vec<_>>()
     .join(" ");
-    let kind_sp = if kind.is_empty() { String::new() } else { format!("{kind} ") };
+    let kind_sp = if kind.is_empty() {
+        what_sp.clone()
+    } else {
+        format!("{kind} {what_sp}")
+    };
     match q.intent {
         Intent::HowTo => how_to(&mut b, g),
         Intent::Count | Intent::List | Intent::Summary => {
             let n = g.alerts.len();
             let count_cite = b.cite(Fact {
                 id: "count".into(),
-                text: format!("{} {}{}{when}", plural(n, &format!("{kind_sp}alert"), &format!("{kind_sp}alerts")), if firing_now { "firing now" } else { "fired" }, on),
+                text: format!(
+                    "{} {}{}{when}",
+                    plural(n, &format!("{kind_sp}alert"), &format!("{kind_sp}alerts")),
+                    if firing_now { "firing now" } else { "fired" },
+                    on
+                ),
             });
-            let verb = if firing_now { "firing now" } else if n == 1 { "fired" } else { "fired" };
+            let verb = if firing_now {
+                "firing now"
+            } else if n == 1 {
+                "fired"
+            } else {
+                "fired"
+            };
             if n == 0 {
-                let none = if firing_now { format!("No {kind_sp}alert is firing{on} now") } else { format!("No {kind_sp}alert fired{on}{when}") };
+                let none = if firing_now {
+                    format!("No {kind_sp}alert is firing{on} now")
+                } else {
+                    format!("No {kind_sp}alert fired{on}{when}")
+                };
                 b.say(format!("{none} {count_cite}{range_cite}."));
             } else if q.intent == Intent::List && g.query.group_by.is_none() || n <= MAX_LISTED {
-                let listed: Vec<String> = g.alerts.iter().take(MAX_LISTED).map(|a| b.alert(a)).collect();
-                let more = if n > MAX_LISTED { format!("; and {} more", n - MAX_LISTED) } else { String::new() };
+                let listed: Vec<String> = g
+                    .alerts
+                    .iter()
+                    .take(MAX_LISTED)
+                    .map(|a| b.alert(a))
+                    .collect();
+                let more = if n > MAX_LISTED {
+                    format!("; and {} more", n - MAX_LISTED)
+                } else {
+                    String::new()
+                };
                 b.say(format!(
                     "{} {verb}{on}{when} {count_cite}: {}{more}.",
-                    capitalise(&plural(n, &format!("{kind_sp}alert"), &format!("{kind_sp}alerts"))),
+                    capitalise(&plural(
+                        n,
+                        &format!("{kind_sp}alert"),
+                        &format!("{kind_sp}alerts")
+                    )),
                     listed.join("; ")
                 ));
             } else {
-                by_sensor(&mut b, g, n, &format!("{kind_sp}alerts"), verb, &on, &when, &count_cite);
+                by_sensor(
+                    &mut b,
+                    g,
+                    n,
+                    &format!("{kind_sp}alerts"),
+                    verb,
+                    &on,
+                    &when,
+                    &count_cite,
+                );
             }
             if !g.stats.is_empty() {
                 values(&mut b, g, Intent::Peak, &on);
@@ -142,22 +210,39 @@ pub fn compose(g: &Gathered, clock: &Clock) -> Composed {
         }
         Intent::Peak | Intent::Low | Intent::Average => {
             if g.stats.is_empty() {
-                b.say(format!("No reading was recorded{on}{} {range_cite}.", format!(" {}", r.label)));
+                b.say(format!(
+                    "No reading was recorded{on}{} {range_cite}.",
+                    format!(" {}", r.label)
+                ));
             } else {
                 values(&mut b, g, q.intent, &on);
             }
         }
         Intent::Current => current(&mut b, g),
         Intent::Status => status(&mut b, g, &on),
-        Intent::Started | Intent::Cleared | Intent::Duration => lifecycle(&mut b, g, &on, &range_cite),
+        Intent::Started | Intent::Cleared | Intent::Duration => {
+            lifecycle(&mut b, g, &on, &range_cite)
+        }
         Intent::Compare => compare(&mut b, g, &range_cite),
     }
-    Composed { sentences: b.sentences, facts: b.facts }
+    Composed {
+        sentences: b.sentences,
+        facts: b.facts,
+    }
 }
 
 /// Many alerts: counted per sensor, the most frequent first.
 #[allow(clippy::too_many_arguments)]
-fn by_sensor(b: &mut Builder, g: &Gathered, n: usize, what: &str, verb: &str, on: &str, when: &str, count_cite: &str) {
+fn by_sensor(
+    b: &mut Builder,
+    g: &Gathered,
+    n: usize,
+    what: &str,
+    verb: &str,
+    on: &str,
+    when: &str,
+    count_cite: &str,
+) {
     let mut groups: Vec<(&str, Vec<&AlertRow>)> = Vec::new();
     for a in &g.alerts {
         match groups.iter_mut().find(|(s, _)| *s == a.sensor) {
@@ -171,10 +256,22 @@ fn by_sensor(b: &mut Builder, g: &Gathered, n: usize, what: &str, verb: &str, on
         .take(MAX_LISTED)
         .map(|(sensor, list)| {
             let cite = b.cite(alert_fact(list[0], b.clock, b.now));
-            format!("{sensor} ({} `{}`, latest at {}) {cite}", list.len(), list[0].rule, b.clock.show(list[0].fired_ms))
+            format!(
+                "{sensor} ({} `{}`, latest at {}) {cite}",
+                list.len(),
+                list[0].rule,
+                b.clock.show(list[0].fired_ms)
+            )
         })
         .collect();
-    let more = if groups.len() > MAX_LISTED { format!("; and {} more sensors", groups.len() - MAX_LISTED) } else { String::new() };
+    let more = if groups.len() > MAX_LISTED {
+        format!(
+            "; and {} more",
+            plural(groups.len() - MAX_LISTED, "sensor", "sensors")
+        )
+    } else {
+        String::new()
+    };
     b.say(format!(
         "{n} {what} {verb}{on}{when}, on {} {count_cite}: {}{more}.",
         plural(groups.len(), "sensor", "sensors"),
@@ -197,10 +294,17 @@ fn values(b: &mut Builder, g: &Gathered, intent: Intent, on: &str) {
             units.push(s.unit.clone());
         }
     }
-    let what = if g.query.quantities.is_empty() {
-        "reading".to_owned()
-    } else {
-        g.query.quantities.iter().map(|q| q.name()).collect::<Vec<_>>().join(" or ")
+    let what = match (g.scope.what.as_str(), g.query.quantities.is_empty()) {
+        ("", true) => "reading".to_owned(),
+        ("", false) => g
+            .query
+            .quantities
+            .iter()
+            .map(|q| q.name())
+            .collect::<Vec<_>>()
+            .join(" or "),
+        (w, true) => format!("{w} reading"),
+        (w, false) => w.to_owned(),
     };
     if intent == Intent::Average {
         let listed: Vec<String> = stats
@@ -208,11 +312,23 @@ fn values(b: &mut Builder, g: &Gathered, intent: Intent, on: &str) {
             .take(MAX_SENSORS)
             .map(|s| {
                 let cite = b.cite(stats_fact(s, b.clock, label));
-                format!("{} on {} (over {} readings) {cite}", with_unit(super::facts::round_mean(s.mean), s.unit.as_deref()), s.sensor, s.count)
+                format!(
+                    "{} on {} (over {} readings) {cite}",
+                    with_unit(super::facts::round_mean(s.mean), s.unit.as_deref()),
+                    s.sensor,
+                    s.count
+                )
             })
             .collect();
-        let more = if stats.len() > MAX_SENSORS { format!("; {} more sensors not listed", stats.len() - MAX_SENSORS) } else { String::new() };
-        b.say(format!("The average {what}{on} {label} was {}{more}.", listed.join("; ")));
+        let more = if stats.len() > MAX_SENSORS {
+            format!("; {} more sensors not listed", stats.len() - MAX_SENSORS)
+        } else {
+            String::new()
+        };
+        b.say(format!(
+            "The average {what}{on} {label} was {}{more}.",
+            listed.join("; ")
+        ));
         return;
     }
     let (word, pick): (&str, fn(&crate::store::ValueStats) -> (f64, i64)) = match intent {
@@ -220,7 +336,8 @@ fn values(b: &mut Builder, g: &Gathered, intent: Intent, on: &str) {
         _ => ("highest", |s| (s.max, s.max_ms)),
     };
     for unit in units.iter().take(3) {
-        let of_unit: Vec<&crate::store::ValueStats> = stats.iter().filter(|s| &s.unit == unit).collect();
+        let of_unit: Vec<&crate::store::ValueStats> =
+            stats.iter().filter(|s| &s.unit == unit).collect();
         let Some(top) = of_unit.first() else { continue };
         let (v, at) = pick(top);
         let cite = b.cite(stats_fact(top, b.clock, label));
@@ -237,7 +354,12 @@ fn values(b: &mut Builder, g: &Gathered, intent: Intent, on: &str) {
             .map(|n| {
                 let (v, at) = pick(n);
                 let c = b.cite(stats_fact(n, b.clock, label));
-                format!("{} on {} at {} {c}", with_unit(v, unit.as_deref()), n.sensor, b.clock.show(at))
+                format!(
+                    "{} on {} at {} {c}",
+                    with_unit(v, unit.as_deref()),
+                    n.sensor,
+                    b.clock.show(at)
+                )
             })
             .collect();
         if !next.is_empty() {
@@ -267,13 +389,22 @@ fn current(b: &mut Builder, g: &Gathered) {
                     with_unit(v, s.unit.as_deref()),
                     b.clock.show(t)
                 ),
-                (Some(v), Some(t)) => format!("{} reads {} (at {}) {cite}", s.id, with_unit(v, s.unit.as_deref()), b.clock.show(t)),
+                (Some(v), Some(t)) => format!(
+                    "{} reads {} (at {}) {cite}",
+                    s.id,
+                    with_unit(v, s.unit.as_deref()),
+                    b.clock.show(t)
+                ),
                 _ => format!("{} has no reading yet {cite}", s.id),
             }
         })
         .collect();
-    let more = if g.latest.len() > MAX_SENSORS { format!("; {} more sensors match", g.latest.len() - MAX_SENSORS) } else { String::new() };
-    b.say(format!("{}{more}.", capitalise(&listed.join("; "))));
+    let more = if g.latest.len() > MAX_SENSORS {
+        format!("; {} more sensors match", g.latest.len() - MAX_SENSORS)
+    } else {
+        String::new()
+    };
+    b.say(format!("Latest: {}{more}.", listed.join("; ")));
 }
 
 fn status(b: &mut Builder, g: &Gathered, on: &str) {
@@ -282,44 +413,93 @@ fn status(b: &mut Builder, g: &Gathered, on: &str) {
         .iter()
         .filter(|s| s.last_seen_ms.is_none_or(|t| b.now - t > SILENT_AFTER_MS))
         .collect();
-    let subject = if on.is_empty() { "the plant".to_owned() } else { on.trim_start_matches(" on ").to_owned() };
+    let subject = if g.scope.label.is_empty() {
+        "the plant".to_owned()
+    } else {
+        g.scope.label.clone()
+    };
+    let _ = on;
     if !g.firing.is_empty() {
-        let listed: Vec<String> = g.firing.iter().take(MAX_LISTED).map(|a| {
-            let cite = b.cite(alert_fact(a, b.clock, b.now));
-            let value = a.value.map_or(String::new(), |v| format!(" at {}", with_unit(v, a.unit.as_deref())));
-            let limit = a.limit.map_or(String::new(), |l| format!(", limit {}", super::facts::num(l)));
-            format!("`{}` on {} since {}{value}{limit} {cite}", a.rule, a.sensor, b.clock.show(a.fired_ms))
-        }).collect();
+        let listed: Vec<String> = g
+            .firing
+            .iter()
+            .take(MAX_LISTED)
+            .map(|a| {
+                let cite = b.cite(alert_fact(a, b.clock, b.now));
+                format!(
+                    "`{}` on {} since {}{} {cite}",
+                    a.rule,
+                    a.sensor,
+                    b.clock.show(a.fired_ms),
+                    super::facts::trip(a)
+                )
+            })
+            .collect();
         b.say(format!(
             "Not OK: {} firing on {subject}: {}.",
             plural(g.firing.len(), "alert is", "alerts are"),
             listed.join("; ")
         ));
     } else if !silent.is_empty() {
-        let listed: Vec<String> = silent.iter().take(MAX_SENSORS).map(|s| {
-            let cite = b.cite(latest_fact(s, b.clock, b.now));
-            match s.last_seen_ms {
-                Some(t) => format!("{} has sent nothing since {} ({} ago) {cite}", s.id, b.clock.show(t), duration(b.now - t)),
-                None => format!("{} has never sent a reading {cite}", s.id),
-            }
-        }).collect();
-        b.say(format!("Not OK: no alert is firing on {subject}, but {}.", listed.join("; ")));
+        let listed: Vec<String> = silent
+            .iter()
+            .take(MAX_SENSORS)
+            .map(|s| {
+                let cite = b.cite(latest_fact(s, b.clock, b.now));
+                match s.last_seen_ms {
+                    Some(t) => format!(
+                        "{} has sent nothing since {} ({} ago) {cite}",
+                        s.id,
+                        b.clock.show(t),
+                        duration(b.now - t)
+                    ),
+                    None => format!("{} has never sent a reading {cite}", s.id),
+                }
+            })
+            .collect();
+        b.say(format!(
+            "Not OK: no alert is firing on {subject}, but {}.",
+            listed.join("; ")
+        ));
     } else if g.latest.is_empty() {
         b.say(format!("No sensor is known on {subject}."));
         return;
     } else {
-        let listed: Vec<String> = g.latest.iter().take(MAX_SENSORS).map(|s| {
-            let cite = b.cite(latest_fact(s, b.clock, b.now));
-            format!("{} {} {cite}", s.id, s.last_value.map_or("none".into(), |v| with_unit(v, s.unit.as_deref())))
-        }).collect();
-        b.say(format!("OK: no alert is firing on {subject} and its sensors report: {}.", listed.join("; ")));
+        let listed: Vec<String> = g
+            .latest
+            .iter()
+            .take(MAX_SENSORS)
+            .map(|s| {
+                let cite = b.cite(latest_fact(s, b.clock, b.now));
+                format!(
+                    "{} {} {cite}",
+                    s.id,
+                    s.last_value
+                        .map_or("none".into(), |v| with_unit(v, s.unit.as_deref()))
+                )
+            })
+            .collect();
+        b.say(format!(
+            "OK: no alert is firing on {subject} and its sensors report: {}.",
+            listed.join("; ")
+        ));
     }
     let n = g.alerts.len();
     let label = &g.query.range.label;
-    let cite = b.cite(Fact { id: "count".into(), text: format!("{} fired on {subject} {label}", plural(n, "alert", "alerts")) });
+    let cite = b.cite(Fact {
+        id: "count".into(),
+        text: format!(
+            "{} fired on {subject} {label}",
+            plural(n, "alert", "alerts")
+        ),
+    });
     if n > 0 {
         let listed: Vec<String> = g.alerts.iter().take(3).map(|a| b.alert(a)).collect();
-        b.say(format!("{} fired there {label} {cite}: {}.", capitalise(&plural(n, "alert", "alerts")), listed.join("; ")));
+        b.say(format!(
+            "{} fired there {label} {cite}: {}.",
+            capitalise(&plural(n, "alert", "alerts")),
+            listed.join("; ")
+        ));
     } else {
         b.say(format!("No alert fired there {label} {cite}."));
     }
@@ -328,8 +508,14 @@ fn status(b: &mut Builder, g: &Gathered, on: &str) {
 fn lifecycle(b: &mut Builder, g: &Gathered, on: &str, range_cite: &str) {
     let q = &g.query;
     let Some(latest) = g.alerts.first() else {
-        let cite = b.cite(Fact { id: "count".into(), text: format!("no matching alert fired{on} {}", q.range.label) });
-        b.say(format!("No matching alert fired{on} {} {cite}{range_cite}.", q.range.label));
+        let cite = b.cite(Fact {
+            id: "count".into(),
+            text: format!("no matching alert fired{on} {}", q.range.label),
+        });
+        b.say(format!(
+            "No matching alert fired{on} {} {cite}{range_cite}.",
+            q.range.label
+        ));
         return;
     };
     let cite = b.cite(alert_fact(latest, b.clock, b.now));
@@ -363,10 +549,20 @@ fn lifecycle(b: &mut Builder, g: &Gathered, on: &str, range_cite: &str) {
         (_, None) => format!("{what} started at {start} and is still firing {cite}."),
     });
     if g.alerts.len() > 1 {
-        let earlier: Vec<String> = g.alerts.iter().skip(1).take(3).map(|a| b.alert(a)).collect();
+        let earlier: Vec<String> = g
+            .alerts
+            .iter()
+            .skip(1)
+            .take(3)
+            .map(|a| b.alert(a))
+            .collect();
         let count = b.cite(Fact {
             id: "count".into(),
-            text: format!("{} matching alerts fired{on} {}", g.alerts.len(), q.range.label),
+            text: format!(
+                "{} matching alerts fired{on} {}",
+                g.alerts.len(),
+                q.range.label
+            ),
         });
         b.say(format!(
             "That is the latest of {} matching alerts {} {count}; before it: {}.",
@@ -389,11 +585,25 @@ fn compare(b: &mut Builder, g: &Gathered, range_cite: &str) {
     let mut cites = Vec::new();
     for gr in &groups {
         let text = match (&gr.stats, by_value) {
-            (Some(s), true) => format!("{}: highest {} at {}, lowest {}, average {} {label}", gr.label, with_unit(s.max, s.unit.as_deref()), b.clock.show(s.max_ms), with_unit(s.min, s.unit.as_deref()), with_unit(super::facts::round_mean(s.mean), s.unit.as_deref())),
+            (Some(s), true) => format!(
+                "{}: highest {} at {}, lowest {}, average {} {label}",
+                gr.label,
+                with_unit(s.max, s.unit.as_deref()),
+                b.clock.show(s.max_ms),
+                with_unit(s.min, s.unit.as_deref()),
+                with_unit(super::facts::round_mean(s.mean), s.unit.as_deref())
+            ),
             (None, true) => format!("{}: no reading {label}", gr.label),
-            _ => format!("{}: {} {label}", gr.label, plural(gr.alerts, "alert", "alerts")),
+            _ => format!(
+                "{}: {} {label}",
+                gr.label,
+                plural(gr.alerts, "alert", "alerts")
+            ),
         };
-        cites.push(b.cite(Fact { id: format!("count:{}", gr.label), text }));
+        cites.push(b.cite(Fact {
+            id: format!("count:{}", gr.label),
+            text,
+        }));
     }
     let mut order: Vec<usize> = (0..groups.len()).collect();
     let key = |gr: &super::facts::Group| -> f64 {
@@ -412,7 +622,9 @@ fn compare(b: &mut Builder, g: &Gathered, range_cite: &str) {
         .map(|i| {
             let gr = &groups[*i];
             let v = match (&gr.stats, by_value) {
-                (Some(s), true) if q.fewer || q.intent == Intent::Low => with_unit(s.min, s.unit.as_deref()),
+                (Some(s), true) if q.fewer || q.intent == Intent::Low => {
+                    with_unit(s.min, s.unit.as_deref())
+                }
                 (Some(s), true) => with_unit(s.max, s.unit.as_deref()),
                 (None, true) => "no reading".into(),
                 _ => gr.alerts.to_string(),
@@ -422,15 +634,30 @@ fn compare(b: &mut Builder, g: &Gathered, range_cite: &str) {
         .collect();
     let top = &groups[first];
     if !by_value && top.alerts == groups[second].alerts {
-        let tied: Vec<String> = order.iter().filter(|i| groups[**i].alerts == top.alerts).map(|i| format!("{} {}", groups[*i].label, cites[*i])).collect();
-        b.say(format!("{} had the same number of alerts {label}: {} each.", capitalise(&tied.join(" and ")), top.alerts));
+        let tied: Vec<String> = order
+            .iter()
+            .filter(|i| groups[**i].alerts == top.alerts)
+            .map(|i| format!("{} {}", groups[*i].label, cites[*i]))
+            .collect();
+        b.say(format!(
+            "{} had the same number of alerts {label}: {} each.",
+            capitalise(&tied.join(" and ")),
+            top.alerts
+        ));
     } else if by_value {
         let (word, v) = match &top.stats {
-            Some(s) if q.fewer || q.intent == Intent::Low => ("lowest", with_unit(s.min, s.unit.as_deref())),
+            Some(s) if q.fewer || q.intent == Intent::Low => {
+                ("lowest", with_unit(s.min, s.unit.as_deref()))
+            }
             Some(s) => ("highest", with_unit(s.max, s.unit.as_deref())),
             None => ("highest", "no reading".into()),
         };
-        let what = q.quantities.iter().map(|x| x.name()).collect::<Vec<_>>().join(" or ");
+        let what = q
+            .quantities
+            .iter()
+            .map(|x| x.name())
+            .collect::<Vec<_>>()
+            .join(" or ");
         b.say(format!(
             "{} had the {word} {what} {label}: {v} {}, against {}.",
             capitalise(&top.label),
@@ -452,19 +679,38 @@ fn compare(b: &mut Builder, g: &Gathered, range_cite: &str) {
 
 fn how_to(b: &mut Builder, g: &Gathered) {
     let Some(p) = g.passages.first() else {
-        b.say("No stored document covers this; add the runbook with `edgewatch docs add FILE`.".into());
+        b.say(
+            "No stored document covers this; add the runbook with `edgewatch docs add FILE`."
+                .into(),
+        );
         return;
     };
     let cite = b.cite(Fact {
         id: format!("doc:{}", p.chunk),
-        text: format!("from the document \"{}\": \"{}\"", super::facts::clean(&p.title), super::facts::clean(&p.text)),
+        text: format!(
+            "from the document \"{}\": \"{}\"",
+            super::facts::clean(&p.title),
+            super::facts::clean(&p.text)
+        ),
     });
-    b.say(format!("The document \"{}\" says: \"{}\" {cite}.", super::facts::clean(&p.title), super::facts::clean(&p.text)));
+    b.say(format!(
+        "The document \"{}\" says: \"{}\" {cite}.",
+        super::facts::clean(&p.title),
+        super::facts::clean(&p.text)
+    ));
     if let Some(p2) = g.passages.get(1) {
         let cite = b.cite(Fact {
             id: format!("doc:{}", p2.chunk),
-            text: format!("from the document \"{}\": \"{}\"", super::facts::clean(&p2.title), super::facts::clean(&p2.text)),
+            text: format!(
+                "from the document \"{}\": \"{}\"",
+                super::facts::clean(&p2.title),
+                super::facts::clean(&p2.text)
+            ),
         });
-        b.say(format!("See also \"{}\": \"{}\" {cite}.", super::facts::clean(&p2.title), super::facts::clean(&p2.text)));
+        b.say(format!(
+            "See also \"{}\": \"{}\" {cite}.",
+            super::facts::clean(&p2.title),
+            super::facts::clean(&p2.text)
+        ));
     }
 }

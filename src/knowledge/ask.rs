@@ -144,12 +144,23 @@ impl Asker {
     ) -> Result<Answer, AskError> {
         let started = std::time::Instant::now();
         let clock = Clock::new(self.tz.clone(), now_ms());
-        let mut context: Option<Query> = None;
-        for p in previous {
-            context = Some(parse(p, &clock, context.as_ref()));
-        }
-        let query = parse(question, &clock, context.as_ref());
+        let query = read_conversation(question, previous, &clock);
         let composed = self.facts(k, question, &query, &clock).await?;
+        let mut a = self.phrase(question, &query, &composed, progress).await?;
+        a.took_ms = started.elapsed().as_millis() as u64;
+        Ok(a)
+    }
+
+    /// The answer to a query whose facts are gathered: the deterministic one, or
+    /// the language model's rephrasing of it when that passes [`check`].
+    pub async fn phrase(
+        &self,
+        question: &str,
+        query: &Query,
+        composed: &Composed,
+        progress: Option<tokio::sync::mpsc::Sender<Progress>>,
+    ) -> Result<Answer, AskError> {
+        let started = std::time::Instant::now();
         let r = &query.range;
         let range = Range {
             label: r.label.clone(),
@@ -187,13 +198,15 @@ impl Asker {
                 .collect();
             base(text, "facts", note, cited)
         };
-        // Nothing to phrase: a plant without the asset, or no facts at all.
         if self.llm_path.is_none() {
             return Ok(deterministic(None));
         }
         let turns = vec![
             ("system".to_owned(), SYSTEM.to_owned()),
-            ("user".to_owned(), format!("QUESTION: {question}\nANSWER: {}", composed.text())),
+            (
+                "user".to_owned(),
+                format!("QUESTION: {question}\nANSWER: {}", composed.text()),
+            ),
         ];
         let on_token: Box<dyn FnMut(&str) + Send> = match progress {
             // Called on the generating thread, outside the runtime.
@@ -229,7 +242,7 @@ impl Asker {
                 .rfind(['.', '!', '?'])
                 .map_or(String::new(), |i| g.text[..=i].trim().to_owned()),
         };
-        let mut answer = match check(&text, &composed) {
+        let mut answer = match check(&text, composed) {
             Ok(cited) if !text.is_empty() => {
                 let citations = composed
                     .facts
@@ -360,9 +373,12 @@ impl Asker {
         let reader = k.reader.clone();
         let (query, clock) = (query.clone(), clock.clone());
         tokio::task::spawn_blocking(move || {
-            let ids: Vec<i64> = hits.iter().filter_map(|h| h.reference.parse().ok()).collect();
-            let rows = reader.chunks_by_id(&ids)?;
-            let chunks: Vec<_> = rows
+            let ids: Vec<i64> = hits
+                .iter()
+                .filter_map(|h| h.reference.parse().ok())
+                .collect();
+            let chunks: Vec<_> = reader
+                .chunks_by_id(&ids)?
                 .into_iter()
                 .map(|c| {
                     let score = hits
@@ -372,11 +388,33 @@ impl Asker {
                     (c, score)
                 })
                 .collect();
-            let gathered = gather(&reader, &query, &clock, &chunks)?;
-            Ok::<_, crate::store::StoreError>(compose(&gathered, &clock))
+            facts_answer(&reader, &query, &clock, &chunks)
         })
         .await
         .map_err(|e| KnowledgeError::Unavailable(e.to_string()))?
         .map_err(Into::into)
     }
+}
+
+/// A question read in its conversation: each earlier question gives the context
+/// of the next.
+pub fn read_conversation(question: &str, previous: &[String], clock: &Clock) -> Query {
+    let mut context: Option<Query> = None;
+    for p in previous {
+        context = Some(parse(p, clock, context.as_ref()));
+    }
+    parse(question, clock, context.as_ref())
+}
+
+/// The facts path on its own, no model: the query's facts from the store and
+/// the deterministic answer written from them. `chunks` are the document chunks
+/// semantic search found for a how-to, with their cosine scores.
+pub fn facts_answer(
+    reader: &crate::store::Reader,
+    query: &Query,
+    clock: &Clock,
+    chunks: &[(crate::store::ChunkRow, f32)],
+) -> Result<Composed, crate::store::StoreError> {
+    let gathered = gather(reader, query, clock, chunks)?;
+    Ok(compose(&gathered, clock))
 }

@@ -22,7 +22,8 @@ pub fn check(answer: &str, reference: &Composed) -> Result<Vec<String>, String> 
         let stated = claims(&plain);
         if stated.is_empty() {
             // A sentence with no figure needs no citation ("Everything else is normal" does).
-            if cited.is_empty() && !plain.trim().is_empty() && plain.split_whitespace().count() > 3 {
+            if cited.is_empty() && !plain.trim().is_empty() && plain.split_whitespace().count() > 3
+            {
                 return Err(format!("the sentence {:?} cites no fact", plain.trim()));
             }
         } else if cited.is_empty() {
@@ -47,7 +48,10 @@ pub fn check(answer: &str, reference: &Composed) -> Result<Vec<String>, String> 
     if let Some(head) = reference.sentences.first() {
         let (head_plain, _) = citations(head, &known).unwrap_or_default();
         // Figures, not names: "motor m03" may stand for the sensor id.
-        for c in claims(&head_plain).into_iter().filter(|c| !c.contains('/') && !c.starts_with(char::is_alphabetic)) {
+        for c in claims(&head_plain)
+            .into_iter()
+            .filter(|c| !c.contains('/') && !c.starts_with(char::is_alphabetic))
+        {
             if !said.iter().any(|s| same(s, &c)) {
                 return Err(format!("it leaves out {c}, which the answer rests on"));
             }
@@ -67,7 +71,9 @@ fn sentences(text: &str) -> Vec<&str> {
         match b[i] {
             b'[' => depth += 1,
             b']' => depth -= 1,
-            b'.' | b'!' | b'?' if depth == 0 && b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace()) => {
+            b'.' | b'!' | b'?'
+                if depth == 0 && b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace()) =>
+            {
                 out.push(&text[start..=i]);
                 start = i + 1;
             }
@@ -90,7 +96,10 @@ fn citations(sentence: &str, known: &[&str]) -> Result<(String, Vec<String>), St
         let Some(close) = rest[open..].find(']') else {
             return Err("an unclosed citation bracket".into());
         };
-        for id in rest[open + 1..open + close].split([',', ';']).map(str::trim) {
+        for id in rest[open + 1..open + close]
+            .split([',', ';'])
+            .map(str::trim)
+        {
             let id = known
                 .iter()
                 .find(|k| **k == id || k.strip_prefix("alert:") == Some(id))
@@ -111,7 +120,10 @@ fn citations(sentence: &str, known: &[&str]) -> Result<(String, Vec<String>), St
 fn claims(text: &str) -> Vec<String> {
     let tokens: Vec<&str> = text
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '`' | '\''))
-        .map(|raw| raw.trim_end_matches(['.', ':', '!', '?']).trim_start_matches(['.', ':']))
+        .map(|raw| {
+            raw.trim_end_matches(['.', ':', '!', '?'])
+                .trim_start_matches(['.', ':'])
+        })
         .filter(|t| !t.is_empty())
         .collect();
     let mut out = Vec::new();
@@ -137,11 +149,14 @@ fn claims(text: &str) -> Vec<String> {
             (Some(n), _) => out.push(n.clone()),
             _ => {}
         }
-        let count = number.or_else(|| super::vocab::number_word(&t.to_lowercase()).map(|n| n.to_string()));
+        let count =
+            number.or_else(|| super::vocab::number_word(&t.to_lowercase()).map(|n| n.to_string()));
         if let Some(n) = count {
             let next = |k: usize| tokens.get(i + k).map(|w| w.to_lowercase());
             let alerts = |w: Option<String>| w.is_some_and(|w| w.starts_with("alert"));
-            let severity = |w: Option<String>| w.is_some_and(|w| matches!(w.as_str(), "critical" | "warning" | "info"));
+            let severity = |w: Option<String>| {
+                w.is_some_and(|w| matches!(w.as_str(), "critical" | "warning" | "info"))
+            };
             if alerts(next(1)) || severity(next(1)) && alerts(next(2)) {
                 out.push(format!("{n} alerts"));
             }
@@ -166,7 +181,10 @@ fn number(t: &str) -> Option<String> {
 
 /// Unit suffixes written against a number ("5min", "12s", "3h", "6bar").
 fn is_unit(s: &str) -> bool {
-    matches!(s, "s" | "min" | "h" | "d" | "bar" | "c" | "mm/s" | "rh" | "v" | "a" | "kw")
+    matches!(
+        s,
+        "s" | "min" | "h" | "d" | "bar" | "c" | "mm/s" | "rh" | "v" | "a" | "kw"
+    )
 }
 
 /// 88.20 and 88.2 are the same number; 88 and 88.2 are not; times and ids match
@@ -203,7 +221,10 @@ mod tests {
     #[test]
     fn a_faithful_rephrasing_passes() {
         let ok = "Two critical alerts in the last 6 hours [count]. Motor m03 on line 2 overheated at 18:40 and cleared at 18:52 [alert:a1b2]; plant1/line1/motor/m01/temperature went hot at 18:53 and is still firing [c3d4]. In all 2 alerts [count].";
-        assert_eq!(check(ok, &composed()).unwrap(), ["count", "alert:a1b2", "alert:c3d4"]);
+        assert_eq!(
+            check(ok, &composed()).unwrap(),
+            ["count", "alert:a1b2", "alert:c3d4"]
+        );
     }
 
     #[test]
@@ -212,14 +233,29 @@ mod tests {
         // 93.7 is in a fact, but not in the one this sentence cites.
         let e = check("2 alerts [count]; motor 3 reached 93.7 at 18:40 and 18:52, and motor 1 fired at 18:53 [alert:c3d4].", &c).unwrap_err();
         assert!(e.contains("motor 3") || e.contains("93.7"), "{e}");
-        let e = check("2 alerts at 18:40, 18:52 and 18:53 [count] reached 91.5 [alert:a1b2].", &c).unwrap_err();
+        let e = check(
+            "2 alerts at 18:40, 18:52 and 18:53 [count] reached 91.5 [alert:a1b2].",
+            &c,
+        )
+        .unwrap_err();
         assert!(e.contains("18:53") || e.contains("91.5"), "{e}");
-        assert!(check("2 alerts, 18:40 18:52 18:53 [alert:zz].", &c).unwrap_err().contains("[alert:zz]"));
+        assert!(check("2 alerts, 18:40 18:52 18:53 [alert:zz].", &c)
+            .unwrap_err()
+            .contains("[alert:zz]"));
         let e = check("6 alerts fired at 18:40, 18:52, 18:53 [count].", &c).unwrap_err();
-        assert!(e.contains("6 alerts"), "the 6 of 'last 6 hours' is not a count of alerts: {e}");
+        assert!(
+            e.contains("6 alerts"),
+            "the 6 of 'last 6 hours' is not a count of alerts: {e}"
+        );
         // Digits inside ids are not numbers; leaving out the headline count is refused.
-        let e = check("Alerts a1b2 and c3d4 fired at 18:40, 18:52 and 18:53 [alert:a1b2, alert:c3d4].", &c).unwrap_err();
+        let e = check(
+            "Alerts a1b2 and c3d4 fired at 18:40, 18:52 and 18:53 [alert:a1b2, alert:c3d4].",
+            &c,
+        )
+        .unwrap_err();
         assert!(e.contains("leaves out 2"), "{e}");
-        assert!(check("Everything is fine on the whole plant.", &c).unwrap_err().contains("cites no fact"));
+        assert!(check("Everything is fine on the whole plant.", &c)
+            .unwrap_err()
+            .contains("cites no fact"));
     }
 }

@@ -144,7 +144,12 @@ fn compare_groups(g: &Gathered, cat: &Catalogue) -> Vec<Group> {
     let Some(noun) = noun else {
         return Vec::new();
     };
-    let mut numbers: Vec<u32> = q.assets.iter().filter(|a| a.noun == noun).map(|a| a.number).collect();
+    let mut numbers: Vec<u32> = q
+        .assets
+        .iter()
+        .filter(|a| a.noun == noun)
+        .map(|a| a.number)
+        .collect();
     if numbers.len() < 2 {
         numbers = g
             .scope
@@ -153,7 +158,11 @@ fn compare_groups(g: &Gathered, cat: &Catalogue) -> Vec<Group> {
             .filter_map(|s| cat.asset_of(s, &noun))
             .collect();
         if g.scope.sensors.is_empty() {
-            numbers = cat.sensors.iter().filter_map(|s| cat.asset_of(&s.id, &noun)).collect();
+            numbers = cat
+                .sensors
+                .iter()
+                .filter_map(|s| cat.asset_of(&s.id, &noun))
+                .collect();
         }
         numbers.sort_unstable();
         numbers.dedup();
@@ -213,13 +222,13 @@ pub fn with_unit(v: f64, unit: Option<&str>) -> String {
 /// The fact of one alert: its lifecycle in the site's time.
 pub fn alert_fact(a: &AlertRow, clock: &Clock, now_ms: i64) -> Fact {
     let unit = a.unit.as_deref();
-    let value = a.value.map_or(String::new(), |v| format!(" at {}", with_unit(v, unit)));
-    let limit = a.limit.map_or(String::new(), |l| format!(" (limit {})", num(l)));
+    let trip = trip(a);
     let end = match (&a.state[..], resolved_ms(a)) {
         ("resolved", Some(t)) => format!(
             ", resolved {}{} after {}",
             clock.show(t),
-            a.resolved_value.map_or(String::new(), |v| format!(" at {}", with_unit(v, unit))),
+            a.resolved_value
+                .map_or(String::new(), |v| format!(" at {}", with_unit(v, unit))),
             duration(t - a.fired_ms)
         ),
         _ => format!(", still firing ({} so far)", duration(now_ms - a.fired_ms)),
@@ -227,7 +236,7 @@ pub fn alert_fact(a: &AlertRow, clock: &Clock, now_ms: i64) -> Fact {
     Fact {
         id: format!("alert:{}", a.id),
         text: format!(
-            "{} alert `{}` on {} fired {}{value}{limit}{end}; message: \"{}\"",
+            "{} alert `{}` on {} fired {}{trip}{end}; message: \"{}\"",
             a.severity,
             a.rule,
             a.sensor,
@@ -235,6 +244,28 @@ pub fn alert_fact(a: &AlertRow, clock: &Clock, now_ms: i64) -> Fact {
             clean(&a.message)
         ),
     }
+}
+
+/// What tripped an alert: " at 93.7 °C (limit 85)", or for a silent sensor
+/// " after 6 min without a reading (limit 5 min)".
+pub fn trip(a: &AlertRow) -> String {
+    let unit = a.unit.as_deref();
+    if a.kind == "stale" {
+        let secs = |v: f64| duration((v * 1000.0) as i64);
+        return match (a.value, a.limit) {
+            (Some(v), Some(l)) => {
+                format!(" after {} without a reading (limit {})", secs(v), secs(l))
+            }
+            _ => " when its readings stopped".to_owned(),
+        };
+    }
+    let value = a
+        .value
+        .map_or(String::new(), |v| format!(" at {}", with_unit(v, unit)));
+    let limit = a
+        .limit
+        .map_or(String::new(), |l| format!(" (limit {})", num(l)));
+    format!("{value}{limit}")
 }
 
 pub fn stats_fact(s: &ValueStats, clock: &Clock, range: &str) -> Fact {
@@ -267,7 +298,11 @@ pub fn latest_fact(s: &SensorRow, clock: &Clock, now_ms: i64) -> Fact {
                     Some("good") | None => String::new(),
                     Some(q) => format!(" ({q} quality)"),
                 },
-                if silent { format!("; silent for {}", duration(now_ms - t)) } else { String::new() }
+                if silent {
+                    format!("; silent for {}", duration(now_ms - t))
+                } else {
+                    String::new()
+                }
             )
         }
         _ => format!("{}: no reading yet", s.id),

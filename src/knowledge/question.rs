@@ -92,32 +92,271 @@ pub struct Query {
 
 /// Words that carry no subject: question words, verbs of asking, alert words.
 const STOP: &[&str] = &[
-    "a", "about", "above", "after", "again", "all", "am", "an", "and", "any", "anything", "are",
-    "around", "as", "at", "be", "been", "before", "below", "between", "by", "can", "could", "did",
-    "do", "does", "doing", "during", "each", "ever", "for", "from", "get", "give", "go", "going",
-    "got", "had", "has", "have", "how", "i", "if", "in", "is", "it", "its", "just", "know", "last",
-    "latest", "let", "like", "me", "my", "near", "now", "of", "on", "or", "our", "over", "past",
-    "please", "right", "say", "see", "should", "show", "since", "so", "some", "tell", "than",
-    "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "today",
-    "too", "up", "us", "was", "we", "were", "what", "whats", "when", "where", "which", "who",
-    "why", "will", "with", "would", "you", "yesterday", "night", "week", "hour", "minute", "day",
-    "month", "time", "many", "much", "number", "count", "often", "list", "alert", "warning",
-    "critical", "info", "firing", "fire", "fired", "active", "open", "ongoing", "still", "resolv",
-    "resolve", "cleared", "clear", "happen", "highest", "lowest", "max", "maximum", "min",
-    "minimum", "peak", "average", "mean", "avg", "current", "currently", "value", "status", "ok",
-    "okay", "fine", "normal", "healthy", "problem", "issue", "wrong", "start", "started", "begin",
-    "began", "stop", "end", "long", "duration", "compar", "compare", "versus", "vs", "more",
-    "most", "fewer", "least", "less", "top", "summary", "summarize", "summarise", "overview",
-    "report", "runbook", "manual", "procedure", "document", "doc", "instruction", "step", "do",
-    "todo", "fix", "happened", "moment", "ago", "morning", "afternoon", "evening", "overnight",
-    "shift", "recent", "previous", "run", "went", "go", "high", "low", "higher", "lower",
-    "reading", "measure", "measured", "level_", "incident", "event", "alarm", "trip", "trigger",
-    "triggered", "recorded", "seen", "reported", "any", "sensor", "state", "where", "happening",
-    "recommend", "recommended", "according", "sop", "handle", "respond", "react", "troubleshoot",
-    "someth", "something", "everything", "recover", "normal", "back", "first", "second", "there",
-    "total", "altogether", "far", "both", "other", "same", "one", "exceed", "breach", "breached",
-    "limit", "threshold", "check", "look", "alright", "working", "work", "again", "typical",
-    "kind", "type", "kinds", "sort", "whole", "plant", "entire",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "anything",
+    "are",
+    "around",
+    "as",
+    "at",
+    "be",
+    "been",
+    "before",
+    "below",
+    "between",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "during",
+    "each",
+    "ever",
+    "for",
+    "from",
+    "get",
+    "give",
+    "go",
+    "going",
+    "got",
+    "had",
+    "has",
+    "have",
+    "how",
+    "i",
+    "if",
+    "in",
+    "is",
+    "it",
+    "its",
+    "just",
+    "know",
+    "last",
+    "latest",
+    "let",
+    "like",
+    "me",
+    "my",
+    "near",
+    "now",
+    "of",
+    "on",
+    "or",
+    "our",
+    "over",
+    "past",
+    "please",
+    "right",
+    "say",
+    "see",
+    "should",
+    "show",
+    "since",
+    "so",
+    "some",
+    "tell",
+    "than",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "this",
+    "those",
+    "to",
+    "today",
+    "too",
+    "up",
+    "us",
+    "was",
+    "we",
+    "were",
+    "what",
+    "whats",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "yesterday",
+    "night",
+    "week",
+    "hour",
+    "minute",
+    "day",
+    "month",
+    "time",
+    "many",
+    "much",
+    "number",
+    "count",
+    "often",
+    "list",
+    "alert",
+    "warning",
+    "critical",
+    "info",
+    "firing",
+    "fire",
+    "fired",
+    "active",
+    "open",
+    "ongoing",
+    "still",
+    "resolv",
+    "resolve",
+    "cleared",
+    "clear",
+    "happen",
+    "highest",
+    "lowest",
+    "max",
+    "maximum",
+    "min",
+    "minimum",
+    "peak",
+    "average",
+    "mean",
+    "avg",
+    "current",
+    "currently",
+    "value",
+    "status",
+    "ok",
+    "okay",
+    "fine",
+    "normal",
+    "healthy",
+    "problem",
+    "issue",
+    "wrong",
+    "start",
+    "started",
+    "begin",
+    "began",
+    "stop",
+    "end",
+    "long",
+    "duration",
+    "compar",
+    "compare",
+    "versus",
+    "vs",
+    "more",
+    "most",
+    "fewer",
+    "least",
+    "less",
+    "top",
+    "summary",
+    "summarize",
+    "summarise",
+    "overview",
+    "report",
+    "runbook",
+    "manual",
+    "procedure",
+    "document",
+    "doc",
+    "instruction",
+    "step",
+    "do",
+    "todo",
+    "fix",
+    "happened",
+    "moment",
+    "ago",
+    "morning",
+    "afternoon",
+    "evening",
+    "overnight",
+    "shift",
+    "recent",
+    "previous",
+    "run",
+    "went",
+    "go",
+    "high",
+    "low",
+    "higher",
+    "lower",
+    "reading",
+    "measure",
+    "measured",
+    "level_",
+    "incident",
+    "event",
+    "alarm",
+    "trip",
+    "trigger",
+    "triggered",
+    "recorded",
+    "seen",
+    "reported",
+    "any",
+    "sensor",
+    "state",
+    "where",
+    "happening",
+    "recommend",
+    "recommended",
+    "according",
+    "sop",
+    "handle",
+    "respond",
+    "react",
+    "troubleshoot",
+    "someth",
+    "something",
+    "everything",
+    "recover",
+    "normal",
+    "back",
+    "first",
+    "second",
+    "there",
+    "total",
+    "altogether",
+    "far",
+    "both",
+    "other",
+    "same",
+    "one",
+    "exceed",
+    "breach",
+    "breached",
+    "limit",
+    "threshold",
+    "check",
+    "look",
+    "alright",
+    "working",
+    "work",
+    "again",
+    "typical",
+    "kind",
+    "type",
+    "kinds",
+    "sort",
+    "whole",
+    "plant",
+    "entire",
 ];
 
 /// Reads a question asked at `clock`; `previous` is the question before it in a
@@ -146,15 +385,16 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
         || (has("now") && !has("since"));
     let (assets, used) = assets(&words);
     let quantities = quantities(&words, &stems);
-    let severity = if has("critical") || has("crit") || has("severe") || has("emergency") || has("major") {
-        Some("critical")
-    } else if has_stem("warning") || has("minor") {
-        Some("warning")
-    } else if has("info") || has("informational") {
-        Some("info")
-    } else {
-        None
-    };
+    let severity =
+        if has("critical") || has("crit") || has("severe") || has("emergency") || has("major") {
+            Some("critical")
+        } else if has_stem("warning") || has("minor") {
+            Some("warning")
+        } else if has("info") || has("informational") {
+            Some("info")
+        } else {
+            None
+        };
     let about_alerts = has_stem("alert")
         || severity.is_some()
         || has_stem("incident")
@@ -167,8 +407,13 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
         || has_stem("issue");
     let state = if has("resolved") || has("cleared") || has("closed") {
         Some("resolved")
-    } else if has("firing") || has("active") || has("ongoing") || has("unresolved") || has("open")
-        || has("still") || (about_alerts && now_words)
+    } else if has("firing")
+        || has("active")
+        || has("ongoing")
+        || has("unresolved")
+        || has("open")
+        || has("still")
+        || (about_alerts && now_words)
     {
         Some("firing")
     } else {
@@ -179,12 +424,20 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
         .find(|p| matches!(p[0], "which" | "what") && vocab::is_asset_noun(vocab::asset_noun(p[1])))
         .map(|p| vocab::asset_noun(p[1]).to_owned());
     let fewer = has("fewer") || has("fewest") || has("least") || has("less");
-    let comparative = has("more") || has("most") || fewer || has("higher") || has("hotter")
-        || has("lower") || has("worse") || has("better") || has("colder");
-    let same_noun_twice = assets
-        .iter()
-        .enumerate()
-        .any(|(i, a)| assets[i + 1..].iter().any(|b| b.noun == a.noun && b.number != a.number));
+    let comparative = has("more")
+        || has("most")
+        || fewer
+        || has("higher")
+        || has("hotter")
+        || has("lower")
+        || has("worse")
+        || has("better")
+        || has("colder");
+    let same_noun_twice = assets.iter().enumerate().any(|(i, a)| {
+        assets[i + 1..]
+            .iter()
+            .any(|b| b.noun == a.noun && b.number != a.number)
+    });
     let how_to = phrase("what should")
         || phrase("what do i do")
         || phrase("what do we do")
@@ -193,8 +446,14 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
         || phrase("how do we")
         || phrase("how to")
         || phrase("how should")
-        || phrase("what does the")
-        || phrase("what do the")
+        || ((phrase("what does the") || phrase("what do the") || phrase("what does our"))
+            && (has_stem("runbook")
+                || has_stem("manual")
+                || has_stem("procedure")
+                || has_stem("document")
+                || has_stem("guide")
+                || has("sop")
+                || has_stem("instruction")))
         || has_stem("runbook")
         || has_stem("procedure")
         || has_stem("manual")
@@ -209,44 +468,95 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
     } else if phrase("how long") || has("duration") || phrase("for how") {
         Intent::Duration
     } else if (has("when") || phrase("what time"))
-        && (has_stem("clear") || has_stem("resolve") || has("resolved") || has("stop")
-            || has("stopped") || has("end") || has("ended") || has_stem("recover")
-            || phrase("back to normal") || phrase("return to normal"))
+        && (has_stem("clear")
+            || has_stem("resolve")
+            || has("resolved")
+            || has("stop")
+            || has("stopped")
+            || has("end")
+            || has("ended")
+            || has_stem("recover")
+            || phrase("back to normal")
+            || phrase("return to normal"))
     {
         Intent::Cleared
-    } else if has("when") || phrase("what time") || (has("start") || has("started") || has("began")) && !has("since") {
+    } else if has("when")
+        || phrase("what time")
+        || (has("start") || has("started") || has("began")) && !has("since")
+    {
         Intent::Started
-    } else if has("compare") || has("compared") || has("versus") || has("vs")
+    } else if has("compare")
+        || has("compared")
+        || has("versus")
+        || has("vs")
         || (same_noun_twice && (has("or") || comparative))
         || (group_by.is_some() && comparative)
     {
         Intent::Compare
-    } else if phrase("how many") || phrase("number of") || has("count") || phrase("how often") || has("total") {
+    } else if phrase("how many")
+        || phrase("number of")
+        || has("count")
+        || phrase("how often")
+        || has("total")
+    {
         Intent::Count
     } else if has("average") || has("mean") || has("avg") || has("typical") || has("typically") {
         Intent::Average
-    } else if has("highest") || has("max") || has("maximum") || has("peak") || has("peaked")
-        || has("hottest") || has("warmest") || has("top") || has("biggest") || has("largest")
-        || phrase("how high") || phrase("how hot")
+    } else if has("highest")
+        || has("max")
+        || has("maximum")
+        || has("peak")
+        || has("peaked")
+        || has("hottest")
+        || has("warmest")
+        || has("top")
+        || has("biggest")
+        || has("largest")
+        || phrase("how high")
+        || phrase("how hot")
     {
         Intent::Peak
-    } else if has("lowest") || has("min") || has("minimum") || has("coldest") || has("smallest")
+    } else if has("lowest")
+        || has("min")
+        || has("minimum")
+        || has("coldest")
+        || has("smallest")
         || phrase("how low")
     {
         Intent::Low
     } else if !about_alerts
-        && (now_words || has("current") || has("latest") || has_stem("value") && !has("values")
-            || ((phrase("what is") || phrase("whats") || phrase("what are")) && !quantities.is_empty()
+        && (now_words
+            || has("current")
+            || has("latest")
+            || has_stem("value") && !has("values")
+            || ((phrase("what is") || phrase("whats") || phrase("what are"))
+                && !quantities.is_empty()
                 && explicit_range.is_none()))
     {
         Intent::Current
-    } else if has("ok") || has("okay") || has("status") || has("healthy") || has("fine")
-        || has("normal") || has("running") || has("working") || has("alright") || has("wrong")
-        || phrase("how is") || phrase("hows") || phrase("how are") || phrase("any problems")
+    } else if has("ok")
+        || has("okay")
+        || has("status")
+        || has("healthy")
+        || has("health")
+        || has("fine")
+        || has("normal")
+        || has("running")
+        || has("working")
+        || has("alright")
+        || has("wrong")
+        || phrase("how is")
+        || phrase("hows")
+        || phrase("how are")
+        || phrase("any problems")
         || phrase("any issues")
     {
         Intent::Status
-    } else if has("which") || has("list") || has("show") || has("firing") || phrase("what alerts")
+    } else if has("which")
+        || has("list")
+        || has("show")
+        || has("firing")
+        || phrase("what alerts")
         || (about_alerts && !phrase("what happened"))
     {
         Intent::List
@@ -307,7 +617,9 @@ fn is_follow_up(words: &[&str], q: &Query) -> bool {
     let opener = matches!(words.first(), Some(&"and") | Some(&"also") | Some(&"same"))
         || contains_phrase(words, "what about")
         || contains_phrase(words, "how about");
-    opener && words.len() <= 8 && matches!(q.intent, Intent::Summary | Intent::List | Intent::Status)
+    opener
+        && words.len() <= 8
+        && matches!(q.intent, Intent::Summary | Intent::List | Intent::Status)
         || (words.len() <= 4 && matches!(q.intent, Intent::Summary) && q.quantities.is_empty())
 }
 
@@ -349,7 +661,10 @@ fn assets(words: &[&str]) -> (Vec<AssetRef>, Vec<usize>) {
     let mut out: Vec<AssetRef> = Vec::new();
     let mut used = Vec::new();
     let mut push = |noun: &str, number: u32, at: &[usize], out: &mut Vec<AssetRef>| {
-        let r = AssetRef { noun: noun.to_owned(), number };
+        let r = AssetRef {
+            noun: noun.to_owned(),
+            number,
+        };
         if !out.contains(&r) {
             out.push(r);
         }
@@ -358,22 +673,50 @@ fn assets(words: &[&str]) -> (Vec<AssetRef>, Vec<usize>) {
     let time_unit = |w: &str| {
         matches!(
             w,
-            "hour" | "hours" | "h" | "hr" | "hrs" | "min" | "mins" | "minute" | "minutes" | "m"
-                | "day" | "days" | "d" | "week" | "weeks" | "w" | "second" | "seconds" | "s"
-                | "sec" | "month" | "months" | "am" | "pm"
+            "hour"
+                | "hours"
+                | "h"
+                | "hr"
+                | "hrs"
+                | "min"
+                | "mins"
+                | "minute"
+                | "minutes"
+                | "m"
+                | "day"
+                | "days"
+                | "d"
+                | "week"
+                | "weeks"
+                | "w"
+                | "second"
+                | "seconds"
+                | "s"
+                | "sec"
+                | "month"
+                | "months"
+                | "am"
+                | "pm"
         )
     };
     for (i, w) in words.iter().enumerate() {
         let next = words.get(i + 1).copied();
         let noun = vocab::asset_noun(vocab::stem(w).as_str()).to_owned();
-        let noun = if vocab::is_asset_noun(&noun) { noun } else { vocab::asset_noun(w).to_owned() };
+        let noun = if vocab::is_asset_noun(&noun) {
+            noun
+        } else {
+            vocab::asset_noun(w).to_owned()
+        };
         if vocab::is_asset_noun(&noun) && noun != "plant" {
             // "line 2", "motor no 3", "line two"
             let mut j = i + 1;
             if matches!(next, Some("no") | Some("nr") | Some("number") | Some("num")) {
                 j += 1;
             }
-            if let Some(n) = words.get(j).and_then(|x| x.parse::<u32>().ok().or_else(|| vocab::number_word(x))) {
+            if let Some(n) = words
+                .get(j)
+                .and_then(|x| x.parse::<u32>().ok().or_else(|| vocab::number_word(x)))
+            {
                 if !words.get(j + 1).is_some_and(|u| time_unit(u)) {
                     push(&noun, n, &[i, j], &mut out);
                     continue;
@@ -391,9 +734,14 @@ fn assets(words: &[&str]) -> (Vec<AssetRef>, Vec<usize>) {
         let split = w.find(|c: char| c.is_ascii_digit());
         if let Some(at) = split.filter(|at| *at > 0) {
             let (letters, digits) = w.split_at(at);
-            if let (Ok(n), true) = (digits.parse::<u32>(), letters.chars().all(|c| c.is_alphabetic())) {
+            if let (Ok(n), true) = (
+                digits.parse::<u32>(),
+                letters.chars().all(|c| c.is_alphabetic()),
+            ) {
                 let noun = vocab::asset_noun(letters);
-                if vocab::is_asset_noun(noun) && !time_unit(letters) || letters == "m" && !time_unit_context(words, i) {
+                if vocab::is_asset_noun(noun) && !time_unit(letters)
+                    || letters == "m" && !time_unit_context(words, i)
+                {
                     push(noun, n, &[i], &mut out);
                 }
             }
@@ -414,8 +762,12 @@ fn quantities(words: &[&str], stems: &[String]) -> Vec<Quantity> {
             // "motor current", "current draw", "amps": the electrical quantity.
             (words[i] == "current"
                 && (matches!(words.get(i + 1), Some(&"draw") | Some(&"consumption"))
-                    || i > 0 && vocab::is_asset_noun(vocab::asset_noun(words[i - 1]))
-                        && !matches!(words.get(i + 1), Some(&"value") | Some(&"reading") | Some(&"status") | Some(&"state"))))
+                    || i > 0
+                        && vocab::is_asset_noun(vocab::asset_noun(words[i - 1]))
+                        && !matches!(
+                            words.get(i + 1),
+                            Some(&"value") | Some(&"reading") | Some(&"status") | Some(&"state")
+                        )))
             .then_some(Quantity::Current)
         });
         if let Some(q) = q {
@@ -451,15 +803,36 @@ mod tests {
     #[test]
     fn intents_as_engineers_write_them() {
         let cases = [
-            ("how many critical alerts in the last 6 hours?", Intent::Count),
+            (
+                "how many critical alerts in the last 6 hours?",
+                Intent::Count,
+            ),
             ("How many warnings since 2 hours ago", Intent::Count),
-            ("which line had more alerts today, line 1 or line 2?", Intent::Compare),
-            ("what does the runbook say to do when a motor overheats?", Intent::HowTo),
-            ("what should I do if the cabinet humidity is high", Intent::HowTo),
-            ("what is the temperature of line 2 motor 3 right now?", Intent::Current),
-            ("current value of the coolant flow on line 1", Intent::Current),
+            (
+                "which line had more alerts today, line 1 or line 2?",
+                Intent::Compare,
+            ),
+            (
+                "what does the runbook say to do when a motor overheats?",
+                Intent::HowTo,
+            ),
+            (
+                "what should I do if the cabinet humidity is high",
+                Intent::HowTo,
+            ),
+            (
+                "what is the temperature of line 2 motor 3 right now?",
+                Intent::Current,
+            ),
+            (
+                "current value of the coolant flow on line 1",
+                Intent::Current,
+            ),
             ("is the electrical cabinet on line 2 OK?", Intent::Status),
-            ("when did the overheating on motor 3 start?", Intent::Started),
+            (
+                "when did the overheating on motor 3 start?",
+                Intent::Started,
+            ),
             ("when did the humidity alarm clear", Intent::Cleared),
             ("for how long was motor 1 overheating", Intent::Duration),
             ("average pressure on line 1 today", Intent::Average),
@@ -478,22 +851,48 @@ mod tests {
     #[test]
     fn filters_and_subjects() {
         let a = q("how many critical alerts in the last 6 hours?");
-        assert_eq!((a.severity, a.range.since_ms), (Some("critical"), NOW - 6 * HOUR));
-        assert!(a.assets.is_empty(), "the 6 of 6 hours is no asset: {:?}", a.assets);
+        assert_eq!(
+            (a.severity, a.range.since_ms),
+            (Some("critical"), NOW - 6 * HOUR)
+        );
+        assert!(
+            a.assets.is_empty(),
+            "the 6 of 6 hours is no asset: {:?}",
+            a.assets
+        );
         let b = q("what is the temperature of line 2 motor 3 right now?");
         assert_eq!(refs(&b), ["line 2", "motor 3"]);
         assert_eq!(b.quantities, [Quantity::Temperature]);
         assert_eq!(refs(&q("m03 on l2")), ["motor 3", "line 2"]);
-        assert_eq!(refs(&q("vibration of the third motor on line two")), ["motor 3", "line 2"]);
+        assert_eq!(
+            refs(&q("vibration of the third motor on line two")),
+            ["motor 3", "line 2"]
+        );
         let c = q("is the coolant flow on line 1 ok");
-        assert_eq!((c.quantities.as_slice(), c.words.as_slice()), ([Quantity::Flow].as_slice(), ["coolant".to_owned()].as_slice()));
+        assert_eq!(
+            (c.quantities.as_slice(), c.words.as_slice()),
+            (
+                [Quantity::Flow].as_slice(),
+                ["coolant".to_owned()].as_slice()
+            )
+        );
         let d = q("which line had more alerts today, line 1 or line 2?");
-        assert_eq!((refs(&d), d.group_by.as_deref()), (vec!["line 1".to_owned(), "line 2".to_owned()], Some("line")));
+        assert_eq!(
+            (refs(&d), d.group_by.as_deref()),
+            (vec!["line 1".to_owned(), "line 2".to_owned()], Some("line"))
+        );
         assert_eq!(q("what is firing right now").state, Some("firing"));
-        assert_eq!(q("how many alerts were resolved today").state, Some("resolved"));
+        assert_eq!(
+            q("how many alerts were resolved today").state,
+            Some("resolved")
+        );
         assert_eq!(q("motor current of m2").quantities, [Quantity::Current]);
         assert!(q("current temperature of m2").quantities == [Quantity::Temperature]);
-        assert_eq!(q("when did it start").range.since_ms, NOW - 7 * 24 * HOUR, "when looks back a week");
+        assert_eq!(
+            q("when did it start").range.since_ms,
+            NOW - 7 * 24 * HOUR,
+            "when looks back a week"
+        );
     }
 
     #[test]
@@ -501,10 +900,21 @@ mod tests {
         let clock = Clock::new(TimeZone::UTC, NOW);
         let first = parse("how many critical alerts on line 2 today?", &clock, None);
         let next = parse("and on line 1?", &clock, Some(&first));
-        assert_eq!((next.intent, next.severity), (Intent::Count, Some("critical")));
+        assert_eq!(
+            (next.intent, next.severity),
+            (Intent::Count, Some("critical"))
+        );
         assert_eq!(refs(&next), ["line 1"]);
         assert_eq!(next.range, first.range);
-        let other = parse("what is the temperature of motor 3 on line 2", &clock, Some(&first));
-        assert_eq!(other.intent, Intent::Current, "a whole question is not a follow-up");
+        let other = parse(
+            "what is the temperature of motor 3 on line 2",
+            &clock,
+            Some(&first),
+        );
+        assert_eq!(
+            other.intent,
+            Intent::Current,
+            "a whole question is not a follow-up"
+        );
     }
 }

@@ -31,7 +31,10 @@ impl SensorInfo {
                 }
             }
         }
-        for segment in text.split(|c: char| !c.is_alphanumeric()).filter(|s| !s.is_empty()) {
+        for segment in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|s| !s.is_empty())
+        {
             let seg = segment.to_lowercase();
             // "line2" / "m03" / "motor3": letters, then the number.
             let letters: String = seg.chars().take_while(|c| c.is_alphabetic()).collect();
@@ -153,13 +156,21 @@ pub struct Scope {
     pub missing: Option<String>,
     /// How the question named its subject ("line 2 motor 3 temperature").
     pub label: String,
+    /// The assets of it ("line 2 motor 3").
+    pub place: String,
+    /// What is measured or named there ("coolant flow", "temperature").
+    pub what: String,
     /// Rule names matched by the question's words ("overtemp").
     pub rules: Vec<String>,
 }
 
 impl Scope {
     pub fn contains(&self, sensor: &str) -> bool {
-        !self.narrowed || self.sensors.binary_search_by(|s| s.as_str().cmp(sensor)).is_ok()
+        !self.narrowed
+            || self
+                .sensors
+                .binary_search_by(|s| s.as_str().cmp(sensor))
+                .is_ok()
     }
 }
 
@@ -175,29 +186,66 @@ pub fn resolve(q: &Query, cat: &Catalogue, rules: &[String]) -> Scope {
             nouns.push(&a.noun);
         }
     }
+    // Wider assets first: "line 2 motor 3", however the question ordered them.
+    let rank = |n: &str| {
+        ["plant", "area", "hall", "line", "zone", "cell", "station"]
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or(9)
+    };
+    nouns.sort_by_key(|n| rank(n));
     for noun in nouns {
         let used = cat.noun_in_use(noun);
-        let wanted: Vec<u32> = q.assets.iter().filter(|a| a.noun == noun).map(|a| a.number).collect();
-        let names = wanted.iter().map(|n| format!("{noun} {n}")).collect::<Vec<_>>().join(" or ");
+        let wanted: Vec<u32> = q
+            .assets
+            .iter()
+            .filter(|a| a.noun == noun)
+            .map(|a| a.number)
+            .collect();
+        let names = wanted
+            .iter()
+            .map(|n| format!("{noun} {n}"))
+            .collect::<Vec<_>>()
+            .join(" or ");
         label.push(names.clone());
         if !cat.noun_known(used) {
             // A plant with no numbered "sensor 3": the word may still match by name.
             if missing.is_none() {
-                missing = Some(format!("No sensor here belongs to a {noun} with a number (asked: {names})."));
+                missing = Some(format!(
+                    "No sensor here belongs to a {noun} with a number (asked: {names})"
+                ));
             }
             selected.clear();
             continue;
         }
-        let absent: Vec<u32> = wanted.iter().copied().filter(|n| !cat.numbers(used).contains(n)).collect();
+        let absent: Vec<u32> = wanted
+            .iter()
+            .copied()
+            .filter(|n| !cat.numbers(used).contains(n))
+            .collect();
         if !absent.is_empty() && missing.is_none() {
-            let known = cat.numbers(used).iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-            let asked = absent.iter().map(|n| format!("{noun} {n}")).collect::<Vec<_>>().join(" or ");
-            missing = Some(format!("There is no {asked} in this plant: the {noun}s known are {known}."));
+            let known = cat
+                .numbers(used)
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let asked = absent
+                .iter()
+                .map(|n| format!("{noun} {n}"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            missing = Some(format!(
+                "There is no {asked} in this plant: the {noun}s known are {known}"
+            ));
         }
         selected.retain(|s| wanted.iter().any(|n| s.has_part(used, *n)));
     }
     if missing.is_none() && !q.assets.is_empty() && selected.is_empty() {
-        missing = Some(format!("No sensor belongs to {} in this plant.", label.join(" ")));
+        missing = Some(format!(
+            "No sensor belongs to {} in this plant",
+            label.join(" ")
+        ));
     }
     let mut matched_rules = Vec::new();
     for w in &q.words {
@@ -217,8 +265,12 @@ pub fn resolve(q: &Query, cat: &Catalogue, rules: &[String]) -> Scope {
         let kept: Vec<&SensorInfo> = selected.iter().copied().filter(|s| s.has_word(w)).collect();
         if kept.is_empty() && before > 0 {
             if missing.is_none() {
-                let place = if label.is_empty() { String::new() } else { format!(" on {}", label.join(" ")) };
-                missing = Some(format!("No sensor{place} matches \"{w}\"."));
+                let place = if label.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on {}", label.join(" "))
+                };
+                missing = Some(format!("No sensor{place} matches \"{w}\""));
             }
         }
         selected = kept;
@@ -232,12 +284,24 @@ pub fn resolve(q: &Query, cat: &Catalogue, rules: &[String]) -> Scope {
             .collect();
         let names: Vec<&str> = q.quantities.iter().map(|x| x.name()).collect();
         if kept.is_empty() && !selected.is_empty() && missing.is_none() {
-            let place = if label.is_empty() { String::new() } else { format!(" on {}", label.join(" ")) };
-            missing = Some(format!("No {} sensor is known{place}.", names.join(" or ")));
+            let place = if label.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", label.join(" "))
+            };
+            missing = Some(format!("No {} sensor is known{place}", names.join(" or ")));
         }
         selected = kept;
         label.push(names.join(" and "));
     }
+    let assets_named = q
+        .assets
+        .iter()
+        .map(|a| a.noun.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let place = label[..assets_named.min(label.len())].join(" ");
+    let what = label[assets_named.min(label.len())..].join(" ");
     let mut sensors: Vec<String> = selected.iter().map(|s| s.id.clone()).collect();
     sensors.sort();
     Scope {
@@ -245,6 +309,8 @@ pub fn resolve(q: &Query, cat: &Catalogue, rules: &[String]) -> Scope {
         sensors,
         missing,
         label: label.join(" "),
+        place,
+        what,
         rules: matched_rules,
     }
 }
@@ -262,31 +328,65 @@ mod tests {
             for m in 1..=3 {
                 for (q, unit) in [("temperature", "°C"), ("vibration", "mm/s")] {
                     let id = format!("plant1/line{line}/motor/m{m:02}/{q}");
-                    c.sensors.push(SensorInfo::new(&id, Some(unit), &serde_json::json!({})));
+                    c.sensors
+                        .push(SensorInfo::new(&id, Some(unit), &serde_json::json!({})));
                 }
             }
             let id = format!("plant1/line{line}/cabinet/humidity");
-            c.sensors.push(SensorInfo::new(&id, Some("%RH"), &serde_json::json!({})));
+            c.sensors
+                .push(SensorInfo::new(&id, Some("%RH"), &serde_json::json!({})));
         }
-        c.sensors.push(SensorInfo::new("plant1/line1/coolant/flow", Some("l/min"), &serde_json::json!({})));
-        c.sensors.push(SensorInfo::new("plant1/line1/pump/p01/pressure", Some("bar"), &serde_json::json!({})));
+        c.sensors.push(SensorInfo::new(
+            "plant1/line1/coolant/flow",
+            Some("l/min"),
+            &serde_json::json!({}),
+        ));
+        c.sensors.push(SensorInfo::new(
+            "plant1/line1/pump/p01/pressure",
+            Some("bar"),
+            &serde_json::json!({}),
+        ));
         c
     }
 
     fn scope(text: &str) -> Scope {
         let q = parse(text, &Clock::new(TimeZone::UTC, 1_795_096_800_000), None);
-        resolve(&q, &plant(), &["motor-overtemp".to_owned(), "cabinet-door-open".to_owned()])
+        resolve(
+            &q,
+            &plant(),
+            &["motor-overtemp".to_owned(), "cabinet-door-open".to_owned()],
+        )
     }
 
     #[test]
     fn plant_words_select_sensors() {
-        assert_eq!(scope("temperature of line 2 motor 3 right now").sensors, ["plant1/line2/motor/m03/temperature"]);
-        assert_eq!(scope("is the electrical cabinet on line 2 OK?").sensors, ["plant1/line2/cabinet/humidity"]);
-        assert_eq!(scope("what is the coolant flow").sensors, ["plant1/line1/coolant/flow"]);
+        assert_eq!(
+            scope("temperature of line 2 motor 3 right now").sensors,
+            ["plant1/line2/motor/m03/temperature"]
+        );
+        assert_eq!(
+            scope("is the electrical cabinet on line 2 OK?").sensors,
+            ["plant1/line2/cabinet/humidity"]
+        );
+        assert_eq!(
+            scope("what is the coolant flow").sensors,
+            ["plant1/line1/coolant/flow"]
+        );
         assert_eq!(scope("humidity").sensors.len(), 2);
-        assert_eq!(scope("pump pressure on line 1").sensors, ["plant1/line1/pump/p01/pressure"]);
-        assert_eq!(scope("which motor overheated").sensors.len(), 6, "every motor temperature");
-        assert_eq!(scope("machine 2 vibration on line 1").sensors, ["plant1/line1/motor/m02/vibration"], "machine stands for motor");
+        assert_eq!(
+            scope("pump pressure on line 1").sensors,
+            ["plant1/line1/pump/p01/pressure"]
+        );
+        assert_eq!(
+            scope("which motor overheated").sensors.len(),
+            6,
+            "every motor temperature"
+        );
+        assert_eq!(
+            scope("machine 2 vibration on line 1").sensors,
+            ["plant1/line1/motor/m02/vibration"],
+            "machine stands for motor"
+        );
         let both = scope("which line had more alerts, line 1 or line 2?");
         assert_eq!(both.sensors.len(), plant().sensors.len());
         assert!(!scope("anything wrong?").narrowed);
@@ -296,11 +396,17 @@ mod tests {
     fn what_the_plant_lacks_is_said_not_widened() {
         let s = scope("how many alerts on line 7 today");
         assert!(s.sensors.is_empty());
-        assert_eq!(s.missing.as_deref(), Some("There is no line 7 in this plant: the lines known are 1, 2."));
+        assert_eq!(
+            s.missing.as_deref(),
+            Some("There is no line 7 in this plant: the lines known are 1, 2")
+        );
         let s = scope("temperature of motor 9");
         assert!(s.sensors.is_empty() && s.missing.unwrap().contains("motor 9"));
         let s = scope("coolant flow on line 2");
-        assert!(s.sensors.is_empty() && s.missing.unwrap().contains("coolant"), "line 2 has no coolant sensor");
+        assert!(
+            s.sensors.is_empty() && s.missing.unwrap().contains("coolant"),
+            "line 2 has no coolant sensor"
+        );
         assert_eq!(scope("how many door alerts").rules, ["cabinet-door-open"]);
     }
 }

@@ -75,9 +75,15 @@ impl Clock {
         }
     }
 
-    /// The zone's name for notes ("UTC", "Europe/Berlin").
+    /// The zone's name for notes ("UTC", "Europe/Berlin", "UTC+05:30").
     pub fn zone_name(&self) -> String {
-        self.tz.iana_name().unwrap_or("UTC").to_owned()
+        match self.tz.iana_name() {
+            Some(n) => n.to_owned(),
+            None => {
+                let at = Timestamp::from_millisecond(self.now_ms).unwrap_or(Timestamp::UNIX_EPOCH);
+                format!("UTC{}", self.tz.to_offset(at))
+            }
+        }
     }
 }
 
@@ -102,12 +108,19 @@ pub fn parse(tokens: &[&str], clock: &Clock) -> Option<TimeRange> {
         if matches!(*t, "between" | "from") {
             if let Some((a, used)) = point(&tokens[i + 1..], clock) {
                 let rest = &tokens[i + 1 + used..];
-                if let Some(sep) = rest.first().filter(|s| matches!(**s, "and" | "to" | "until" | "till")) {
+                if let Some(sep) = rest
+                    .first()
+                    .filter(|s| matches!(**s, "and" | "to" | "until" | "till"))
+                {
                     let _ = sep;
                     if let Some((b, _)) = point(&rest[1..], clock) {
                         let b_end = if b.is_day { b.ms + DAY } else { b.ms };
                         if b_end > a.ms {
-                            return range(a.ms, b_end, format!("between {} and {}", a.label, b.label));
+                            return range(
+                                a.ms,
+                                b_end,
+                                format!("between {} and {}", a.label, b.label),
+                            );
                         }
                     }
                 }
@@ -157,32 +170,68 @@ pub fn parse(tokens: &[&str], clock: &Clock) -> Option<TimeRange> {
         let end = clock.at(today, 6, 0);
         return range(start, end, "last night (18:00 to 06:00)".into());
     }
-    for (part, from, to) in [("morning", 6, 12), ("afternoon", 12, 18), ("evening", 18, 24)] {
+    for (part, from, to) in [
+        ("morning", 6, 12),
+        ("afternoon", 12, 18),
+        ("evening", 18, 24),
+    ] {
         if has(part) {
-            let day = if has("yesterday") { clock.days_before(today, 1) } else { today };
+            let day = if has("yesterday") {
+                clock.days_before(today, 1)
+            } else {
+                today
+            };
             let start = clock.at(day, from, 0);
-            let end = if to == 24 { clock.day_start(clock.days_before(day, -1)) } else { clock.at(day, to, 0) };
-            let which = if has("yesterday") { "yesterday" } else { "this" };
-            return range(start, end, format!("{which} {part} ({from:02}:00 to {to:02}:00)"));
+            let end = if to == 24 {
+                clock.day_start(clock.days_before(day, -1))
+            } else {
+                clock.at(day, to, 0)
+            };
+            let which = if has("yesterday") {
+                "yesterday"
+            } else {
+                "this"
+            };
+            return range(
+                start,
+                end,
+                format!("{which} {part} ({from:02}:00 to {to:02}:00)"),
+            );
         }
     }
     if has("yesterday") {
         let y = clock.days_before(today, 1);
-        return range(clock.day_start(y), clock.day_start(today), "yesterday".into());
+        return range(
+            clock.day_start(y),
+            clock.day_start(today),
+            "yesterday".into(),
+        );
     }
     if has("today") || pair("this", "day") {
         return range(clock.day_start(today), now, "today".into());
     }
     let monday = clock.days_before(today, today.weekday().to_monday_zero_offset() as i64);
     if pair("this", "week") {
-        return range(clock.day_start(monday), now, "this week (since Monday)".into());
+        return range(
+            clock.day_start(monday),
+            now,
+            "this week (since Monday)".into(),
+        );
     }
     if pair("last", "week") {
         let start = clock.days_before(monday, 7);
-        return range(clock.day_start(start), clock.day_start(monday), "last week".into());
+        return range(
+            clock.day_start(start),
+            clock.day_start(monday),
+            "last week".into(),
+        );
     }
     if pair("this", "month") {
-        return range(clock.day_start(today.first_of_month()), now, "this month".into());
+        return range(
+            clock.day_start(today.first_of_month()),
+            now,
+            "this month".into(),
+        );
     }
     if pair("this", "shift") {
         return range(now - 8 * HOUR, now, "this shift (the last 8 hours)".into());
@@ -234,7 +283,11 @@ fn point(tokens: &[&str], clock: &Clock) -> Option<(Point, usize)> {
                 .to_zoned_datetime(clock.tz.clone())
                 .date();
             return Some((
-                Point { ms: clock.at(date, h, m), label: format!("{} {h:02}:{m:02}", p.label), is_day: false },
+                Point {
+                    ms: clock.at(date, h, m),
+                    label: format!("{} {h:02}:{m:02}", p.label),
+                    is_day: false,
+                },
                 1 + used,
             ));
         }
@@ -242,10 +295,24 @@ fn point(tokens: &[&str], clock: &Clock) -> Option<(Point, usize)> {
     }
     if matches!(first, "yesterday") {
         let y = clock.days_before(clock.today(), 1);
-        return Some((Point { ms: clock.day_start(y), label: "yesterday".into(), is_day: true }, 1));
+        return Some((
+            Point {
+                ms: clock.day_start(y),
+                label: "yesterday".into(),
+                is_day: true,
+            },
+            1,
+        ));
     }
     if matches!(first, "today") {
-        return Some((Point { ms: clock.day_start(clock.today()), label: "today".into(), is_day: true }, 1));
+        return Some((
+            Point {
+                ms: clock.day_start(clock.today()),
+                label: "today".into(),
+                is_day: true,
+            },
+            1,
+        ));
     }
     let (h, m, used) = clock_time(tokens)?;
     let mut date = clock.today();
@@ -255,7 +322,14 @@ fn point(tokens: &[&str], clock: &Clock) -> Option<(Point, usize)> {
         date = clock.days_before(date, 1);
         ms = clock.at(date, h, m);
     }
-    Some((Point { ms, label: format!("{h:02}:{m:02}"), is_day: false }, used))
+    Some((
+        Point {
+            ms,
+            label: format!("{h:02}:{m:02}"),
+            is_day: false,
+        },
+        used,
+    ))
 }
 
 /// A weekday (the latest one not after today) or an ISO date.
@@ -271,16 +345,25 @@ fn day_point(t: &str, clock: &Clock) -> Option<Point> {
     ];
     let today = clock.today();
     if let Some((name, _, wd)) = DAYS.iter().find(|(n, s, _)| t == *n || t == *s) {
-        let back = (today.weekday().to_monday_zero_offset() - wd.to_monday_zero_offset()).rem_euclid(7);
+        let back =
+            (today.weekday().to_monday_zero_offset() - wd.to_monday_zero_offset()).rem_euclid(7);
         let date = clock.days_before(today, back as i64);
         let mut label = (*name).to_owned();
         if let Some(c) = label.get_mut(0..1) {
             c.make_ascii_uppercase();
         }
-        return Some(Point { ms: clock.day_start(date), label, is_day: true });
+        return Some(Point {
+            ms: clock.day_start(date),
+            label,
+            is_day: true,
+        });
     }
     let date: Date = t.parse().ok()?;
-    Some(Point { ms: clock.day_start(date), label: t.to_owned(), is_day: true })
+    Some(Point {
+        ms: clock.day_start(date),
+        label: t.to_owned(),
+        is_day: true,
+    })
 }
 
 /// "14:00", "14:30", "2pm", "2:30pm", "2 pm", "14h", "noon", "midnight": (hour,
@@ -334,8 +417,14 @@ fn ago(tokens: &[&str], now: i64) -> Option<(i64, String)> {
 /// Tokens an [`amount`] took ("2 hours" 2, "an hour" 2, "hour" 1, "6h" 1).
 fn label_tokens(tokens: &[&str]) -> usize {
     match tokens.first() {
-        Some(t) if t.parse::<i64>().is_ok() || matches!(*t, "a" | "an" | "one" | "few" | "couple") => {
-            if tokens.get(1) == Some(&"of") { 3 } else { 2 }
+        Some(t)
+            if t.parse::<i64>().is_ok() || matches!(*t, "a" | "an" | "one" | "few" | "couple") =>
+        {
+            if tokens.get(1) == Some(&"of") {
+                3
+            } else {
+                2
+            }
         }
         _ => 1,
     }
@@ -422,16 +511,25 @@ mod tests {
     fn relative_ranges() {
         let c = utc();
         let r = p("alerts in the last 6 hours", &c).unwrap();
-        assert_eq!((r.since_ms, r.until_ms, r.label.as_str()), (NOW - 6 * HOUR, NOW, "in the last 6 hours"));
+        assert_eq!(
+            (r.since_ms, r.until_ms, r.label.as_str()),
+            (NOW - 6 * HOUR, NOW, "in the last 6 hours")
+        );
         assert_eq!(p("past hour", &c).unwrap().since_ms, NOW - HOUR);
         assert_eq!(p("last hour", &c).unwrap().label, "in the last hour");
         assert_eq!(p("alerts 6h", &c).unwrap().since_ms, NOW - 6 * HOUR);
         assert_eq!(p("since 2 hours ago", &c).unwrap().since_ms, NOW - 2 * HOUR);
         assert_eq!(p("30 min ago", &c).unwrap().since_ms, NOW - 30 * MINUTE);
-        assert_eq!(p("over the past two days", &c).unwrap().since_ms, NOW - 2 * DAY);
+        assert_eq!(
+            p("over the past two days", &c).unwrap().since_ms,
+            NOW - 2 * DAY
+        );
         assert_eq!(p("last 90m", &c).unwrap().since_ms, NOW - 90 * MINUTE);
         assert!(p("how many alerts", &c).is_none());
-        assert!(p("line 2 motor 3", &c).is_none(), "numbers of assets are no range");
+        assert!(
+            p("line 2 motor 3", &c).is_none(),
+            "numbers of assets are no range"
+        );
     }
 
     #[test]
@@ -442,21 +540,43 @@ mod tests {
         let r = p("yesterday", &c).unwrap();
         assert_eq!((r.since_ms, r.until_ms), (MIDNIGHT - DAY, MIDNIGHT));
         let r = p("last night", &c).unwrap();
-        assert_eq!((r.since_ms, r.until_ms), (MIDNIGHT - 6 * HOUR, MIDNIGHT + 6 * HOUR));
+        assert_eq!(
+            (r.since_ms, r.until_ms),
+            (MIDNIGHT - 6 * HOUR, MIDNIGHT + 6 * HOUR)
+        );
         assert_eq!(p("since monday", &c).unwrap().since_ms, MIDNIGHT - 3 * DAY);
         assert_eq!(p("since friday", &c).unwrap().since_ms, MIDNIGHT - 6 * DAY);
         assert_eq!(p("this week", &c).unwrap().since_ms, MIDNIGHT - 3 * DAY);
         let r = p("last week", &c).unwrap();
-        assert_eq!((r.since_ms, r.until_ms), (MIDNIGHT - 10 * DAY, MIDNIGHT - 3 * DAY));
-        assert_eq!(p("since 09:30", &c).unwrap().since_ms, MIDNIGHT + 9 * HOUR + 30 * MINUTE);
+        assert_eq!(
+            (r.since_ms, r.until_ms),
+            (MIDNIGHT - 10 * DAY, MIDNIGHT - 3 * DAY)
+        );
+        assert_eq!(
+            p("since 09:30", &c).unwrap().since_ms,
+            MIDNIGHT + 9 * HOUR + 30 * MINUTE
+        );
         assert_eq!(p("since 2pm", &c).unwrap().since_ms, MIDNIGHT + 14 * HOUR);
-        assert_eq!(p("since 3 pm", &c).unwrap().since_ms, MIDNIGHT + 15 * HOUR - DAY, "3 pm has not come yet today");
+        assert_eq!(
+            p("since 3 pm", &c).unwrap().since_ms,
+            MIDNIGHT + 15 * HOUR - DAY,
+            "3 pm has not come yet today"
+        );
         let r = p("between 10:00 and 12:00", &c).unwrap();
-        assert_eq!((r.since_ms, r.until_ms), (MIDNIGHT + 10 * HOUR, MIDNIGHT + 12 * HOUR));
+        assert_eq!(
+            (r.since_ms, r.until_ms),
+            (MIDNIGHT + 10 * HOUR, MIDNIGHT + 12 * HOUR)
+        );
         let r = p("on 2026-11-17", &c).unwrap();
-        assert_eq!((r.since_ms, r.until_ms), (MIDNIGHT - 2 * DAY, MIDNIGHT - DAY));
+        assert_eq!(
+            (r.since_ms, r.until_ms),
+            (MIDNIGHT - 2 * DAY, MIDNIGHT - DAY)
+        );
         let r = p("this morning", &c).unwrap();
-        assert_eq!((r.since_ms, r.until_ms), (MIDNIGHT + 6 * HOUR, MIDNIGHT + 12 * HOUR));
+        assert_eq!(
+            (r.since_ms, r.until_ms),
+            (MIDNIGHT + 6 * HOUR, MIDNIGHT + 12 * HOUR)
+        );
     }
 
     #[test]

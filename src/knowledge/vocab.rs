@@ -45,9 +45,8 @@ pub fn quantity_of_word(stem: &str) -> Option<Quantity> {
     use Quantity::*;
     Some(match stem {
         "temperature" | "temp" | "tmp" | "hot" | "hotter" | "hottest" | "heat" | "overheat"
-        | "overtemp" | "overtemperature" | "thermal" | "warm" | "warmer" | "cold" | "colder" | "coldest" | "degree" => {
-            Temperature
-        }
+        | "overtemp" | "overtemperature" | "thermal" | "warm" | "warmer" | "cold" | "colder"
+        | "coldest" | "degree" => Temperature,
         "vibration" | "vibrat" | "vib" | "vibe" | "shak" | "shake" | "oscillat" => Vibration,
         "pressure" | "press" | "psi" | "leak" => Pressure,
         "flow" | "flowrate" | "throughput" => Flow,
@@ -163,7 +162,8 @@ pub fn stem(word: &str) -> String {
         "shaking" | "shakes" | "shook" => Some("shak"),
         "pressures" => Some("pressure"),
         "temperatures" | "temps" => Some("temperature"),
-        "alarms" | "alarm" | "alerts" | "alert" | "alerted" | "alerting" => Some("alert"),
+        "alarms" | "alarm" | "alarming" | "alarmed" | "alerts" | "alert" | "alerted"
+        | "alerting" => Some("alert"),
         "warnings" | "warning" | "warn" | "warns" => Some("warning"),
         "readings" | "reading" | "values" | "value" => Some("value"),
         "status" | "states" | "state" => Some("status"),
@@ -189,7 +189,12 @@ pub fn stem(word: &str) -> String {
                 return match suffix {
                     "ies" => format!("{base}y"),
                     // "pushes" -> "push", but "cables" -> "cable".
-                    "es" if base.ends_with(['s', 'x', 'z']) || base.ends_with("sh") || base.ends_with("ch") => base.to_owned(),
+                    "es" if base.ends_with(['s', 'x', 'z'])
+                        || base.ends_with("sh")
+                        || base.ends_with("ch") =>
+                    {
+                        base.to_owned()
+                    }
                     "es" => format!("{base}e"),
                     _ => base.to_owned(),
                 };
@@ -243,8 +248,14 @@ mod tests {
         assert_eq!(stem("cabinets"), "cabinet");
         assert_eq!(stem("pressures"), "pressure");
         assert_eq!(stem("gas"), "gas");
-        assert_eq!(quantity_of_word(&stem("overheated")), Some(Quantity::Temperature));
-        assert_eq!(quantity_of_word(&stem("humidity")), Some(Quantity::Humidity));
+        assert_eq!(
+            quantity_of_word(&stem("overheated")),
+            Some(Quantity::Temperature)
+        );
+        assert_eq!(
+            quantity_of_word(&stem("humidity")),
+            Some(Quantity::Humidity)
+        );
         assert!(same_word("temp", "temperature") && same_word("humid", "humidity"));
         assert!(!same_word("m", "motor"));
     }

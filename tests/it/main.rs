@@ -3,6 +3,8 @@
 
 mod support;
 
+mod ask;
+mod ask_plant;
 mod check_config;
 mod commands;
 mod durability;
