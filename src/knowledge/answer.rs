@@ -220,6 +220,7 @@ pub fn compose(g: &Gathered, clock: &Clock) -> Composed {
         }
         Intent::Current => current(&mut b, g),
         Intent::Status => status(&mut b, g, &on),
+        Intent::Silent => silent(&mut b, g),
         Intent::Started | Intent::Cleared | Intent::Duration => {
             lifecycle(&mut b, g, &on, &range_cite)
         }
@@ -375,8 +376,21 @@ fn current(b: &mut Builder, g: &Gathered) {
         b.say("No sensor matches the question.".into());
         return;
     }
-    let listed: Vec<String> = g
-        .latest
+    let mut latest = g.latest.clone();
+    if let Some(highest_first) = g.query.rank {
+        latest.sort_by(|x, y| {
+            let (x, y) = (
+                x.last_value.unwrap_or(f64::NAN),
+                y.last_value.unwrap_or(f64::NAN),
+            );
+            if highest_first {
+                y.total_cmp(&x)
+            } else {
+                x.total_cmp(&y)
+            }
+        });
+    }
+    let listed: Vec<String> = latest
         .iter()
         .take(MAX_SENSORS)
         .map(|s| {
@@ -405,6 +419,64 @@ fn current(b: &mut Builder, g: &Gathered) {
         String::new()
     };
     b.say(format!("Latest: {}{more}.", listed.join("; ")));
+}
+
+fn silent(b: &mut Builder, g: &Gathered) {
+    let quiet: Vec<_> = g
+        .latest
+        .iter()
+        .filter(|s| s.last_seen_ms.is_none_or(|t| b.now - t > SILENT_AFTER_MS))
+        .collect();
+    let place = if g.scope.label.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", g.scope.label)
+    };
+    if quiet.is_empty() {
+        let listed: Vec<String> = g
+            .latest
+            .iter()
+            .take(3)
+            .map(|s| {
+                let cite = b.cite(latest_fact(s, b.clock, b.now));
+                format!(
+                    "{} at {} {cite}",
+                    s.id,
+                    s.last_seen_ms.map_or("never".into(), |t| b.clock.show(t))
+                )
+            })
+            .collect();
+        b.say(format!(
+            "No sensor{place} is silent: all {} sent a reading in the last {} (latest: {}).",
+            plural(g.latest.len(), "sensor", "sensors"),
+            duration(SILENT_AFTER_MS),
+            listed.join("; ")
+        ));
+        return;
+    }
+    let listed: Vec<String> = quiet
+        .iter()
+        .take(MAX_SENSORS)
+        .map(|s| {
+            let cite = b.cite(latest_fact(s, b.clock, b.now));
+            match s.last_seen_ms {
+                Some(t) => format!(
+                    "{} has sent nothing since {} ({}) {cite}",
+                    s.id,
+                    b.clock.show(t),
+                    duration(b.now - t)
+                ),
+                None => format!("{} has never sent a reading {cite}", s.id),
+            }
+        })
+        .collect();
+    b.say(format!(
+        "{} of {}{place} {} silent: {}.",
+        quiet.len(),
+        plural(g.latest.len(), "sensor", "sensors"),
+        if quiet.len() == 1 { "is" } else { "are" },
+        listed.join("; ")
+    ));
 }
 
 fn status(b: &mut Builder, g: &Gathered, on: &str) {

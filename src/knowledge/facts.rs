@@ -102,7 +102,7 @@ pub fn gather(
             .collect();
         g.stats = reader.value_stats(&names, r.since_ms, r.until_ms)?;
     }
-    if matches!(q.intent, Intent::Current | Intent::Status) {
+    if matches!(q.intent, Intent::Current | Intent::Status | Intent::Silent) {
         g.latest = in_scope.iter().map(|s| (*s).clone()).collect();
     }
     if q.intent == Intent::Status {

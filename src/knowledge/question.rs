@@ -23,6 +23,8 @@ pub enum Intent {
     Current,
     /// Is it OK: firing alerts, silent sensors, latest readings.
     Status,
+    /// Which sensors have stopped reporting.
+    Silent,
     /// When an alert started.
     Started,
     /// When an alert cleared.
@@ -47,6 +49,7 @@ impl Intent {
             Intent::Average => "average",
             Intent::Current => "current",
             Intent::Status => "status",
+            Intent::Silent => "silent",
             Intent::Started => "started",
             Intent::Cleared => "cleared",
             Intent::Duration => "duration",
@@ -88,6 +91,9 @@ pub struct Query {
     pub about_alerts: bool,
     /// "more", "most", "hotter": a comparison asks for the larger first.
     pub fewer: bool,
+    /// Current values ranked: `Some(true)` highest first ("which pump has the
+    /// lowest pressure right now" is `Some(false)`).
+    pub rank: Option<bool>,
 }
 
 /// Words that carry no subject: question words, verbs of asking, alert words.
@@ -563,6 +569,58 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
     } else {
         Intent::Summary
     };
+    let silent_words = has("silent")
+        || has("offline")
+        || has("reporting")
+        || has("dead")
+        || phrase("not reporting")
+        || phrase("stopped reporting")
+        || phrase("stopped sending")
+        || phrase("no data")
+        || phrase("not sending")
+        || phrase("no readings")
+        || phrase("gone quiet")
+        || has("quiet")
+        || phrase("not responding");
+    let first = words.first().copied().unwrap_or("");
+    let yes_no = matches!(
+        first,
+        "is" | "are" | "isnt" | "arent" | "was" | "were" | "does" | "do"
+    );
+    let mut rank = None;
+    let intent = match intent {
+        _ if silent_words
+            && !matches!(
+                intent,
+                Intent::HowTo
+                    | Intent::Started
+                    | Intent::Cleared
+                    | Intent::Duration
+                    | Intent::Count
+            ) =>
+        {
+            Intent::Silent
+        }
+        // "temp of L2 M3?": a quantity and no range asks for its value.
+        Intent::Summary if !quantities.is_empty() && explicit_range.is_none() && !about_alerts => {
+            Intent::Current
+        }
+        // "is motor 3 overheating now?" asks whether anything is wrong.
+        Intent::Current if yes_no => Intent::Status,
+        // "what went wrong last night" is about then, not now.
+        Intent::Status
+            if explicit_range
+                .as_ref()
+                .is_some_and(|r| r.until_ms < clock.now_ms - 60_000) =>
+        {
+            Intent::Summary
+        }
+        Intent::Peak | Intent::Low if now_words && explicit_range.is_none() => {
+            rank = Some(intent == Intent::Peak);
+            Intent::Current
+        }
+        i => i,
+    };
     let default_hours = match intent {
         // "When did it start" looks further back than a day.
         Intent::Started | Intent::Cleared | Intent::Duration => 7 * 24,
@@ -602,6 +660,7 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
         group_by,
         about_alerts,
         fewer,
+        rank,
     };
     if let Some(prev) = previous {
         if is_follow_up(&words, &query) {

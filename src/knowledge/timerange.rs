@@ -153,6 +153,22 @@ pub fn parse(tokens: &[&str], clock: &Clock) -> Option<TimeRange> {
             }
         }
     }
+    // "at 18:40", "around 2pm": a quarter of an hour either side.
+    for (i, t) in tokens.iter().enumerate() {
+        if matches!(*t, "at" | "around" | "about" | "near") {
+            if let Some((h, m, _)) = clock_time(&tokens[i + 1..]) {
+                let mut at = clock.at(today, h, m);
+                if at > now {
+                    at = clock.at(clock.days_before(today, 1), h, m);
+                }
+                return range(
+                    at - 15 * MINUTE,
+                    at + 15 * MINUTE,
+                    format!("around {h:02}:{m:02}"),
+                );
+            }
+        }
+    }
     // "N units ago" without "since"
     for i in 0..tokens.len() {
         if let Some((ms, label)) = ago(&tokens[i..], now) {
@@ -526,6 +542,14 @@ mod tests {
         );
         assert_eq!(p("last 90m", &c).unwrap().since_ms, NOW - 90 * MINUTE);
         assert!(p("how many alerts", &c).is_none());
+        let r = p("what happened at 13:40", &c).unwrap();
+        assert_eq!(
+            (r.since_ms, r.until_ms),
+            (
+                MIDNIGHT + 13 * HOUR + 25 * MINUTE,
+                MIDNIGHT + 13 * HOUR + 55 * MINUTE
+            )
+        );
         assert!(
             p("line 2 motor 3", &c).is_none(),
             "numbers of assets are no range"

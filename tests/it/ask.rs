@@ -54,6 +54,18 @@ fn every_question_of_the_plant_set_gets_its_facts_in_the_first_sentence() {
             wrong.push(format!("{:?}: {e}", c.question));
         }
     }
+    // More questions to look at by hand: EDGEWATCH_ASK_EXTRA=FILE, one a line.
+    if let Some(path) = std::env::var_os("EDGEWATCH_ASK_EXTRA") {
+        for q in std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            let query = read_conversation(q, &[], &clock);
+            let answer = facts_answer(&reader, &query, &clock, &plant.chunks).unwrap();
+            eprintln!("Q: {q}\n[{}] {}\n", query.intent.as_str(), answer.text());
+        }
+    }
     assert!(
         wrong.is_empty(),
         "{} of {} wrong:\n{}",
