@@ -297,6 +297,11 @@ pub struct MqttSourceConfig {
     /// Deeper JSON nesting is rejected (counted as `too_deep`).
     #[serde(default = "default_max_depth")]
     pub max_depth: usize,
+    /// Readings stamped further ahead of the gateway's clock are rejected (counted
+    /// as `bad_timestamp`): a device clock years ahead would otherwise keep windows
+    /// open and rows past retention.
+    #[serde(default = "default_max_clock_skew", with = "humantime_serde")]
+    pub max_clock_skew: Duration,
     pub subscriptions: Vec<SubscriptionConfig>,
 }
 
@@ -317,6 +322,9 @@ fn default_max_payload() -> ByteSize {
 }
 fn default_max_depth() -> usize {
     16
+}
+fn default_max_clock_skew() -> Duration {
+    Duration::from_millis(crate::sources::payload::DEFAULT_MAX_FUTURE_MS as u64)
 }
 
 #[derive(Debug, Clone, Deserialize)]

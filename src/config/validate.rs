@@ -79,6 +79,18 @@ impl Issues {
 pub(super) fn unique_name(v: &mut Issues, seen: &mut HashSet<String>, key: &str, name: &str) {
     if name.trim().is_empty() {
         v.push(key, "must not be empty");
+    } else if name
+        .chars()
+        .any(|c| c.is_control() || c == '"' || c == '\\')
+        || name.len() > 64
+    {
+        // Names become metric labels, log fields and client ids.
+        v.push(
+            key,
+            format!(
+                "{name:?} is not allowed: use at most 64 printable characters without `\"` or `\\`"
+            ),
+        );
     } else if !seen.insert(name.to_owned()) {
         v.push(key, format!("`{name}` is used twice: names must be unique"));
     }
@@ -274,6 +286,30 @@ fn mqtt(v: &mut Issues, k: &str, m: &MqttSourceConfig) {
     }
     if m.max_depth == 0 || m.max_depth > 128 {
         v.push(format!("{k}.max-depth"), "allowed 1 to 128");
+    }
+    if m.max_payload.as_u64() == 0 || m.max_payload > bytesize::ByteSize::mib(64) {
+        v.push(
+            format!("{k}.max-payload"),
+            format!("{} is out of range: allowed 1 B to 64 MiB", m.max_payload),
+        );
+    }
+    v.range(
+        format!("{k}.reconnect-max"),
+        m.reconnect_max,
+        Duration::from_millis(1),
+        Duration::from_secs(3600),
+    );
+    v.range(
+        format!("{k}.max-clock-skew"),
+        m.max_clock_skew,
+        Duration::from_secs(1),
+        Duration::from_secs(366 * 86_400),
+    );
+    if (m.password_file.is_some() || m.password.is_some()) && m.username.is_none() {
+        v.push(
+            format!("{k}.password-file"),
+            "a password is only sent with a username: set username too",
+        );
     }
     if m.subscriptions.is_empty() {
         v.push(

@@ -43,7 +43,7 @@ pub struct Answer {
     /// `model`: phrased by the language model and checked; `facts`: the
     /// deterministic answer.
     pub path: &'static str,
-    /// Why the deterministic answer was given, when a model is configured.
+    /// Why the deterministic answer was given instead of a model's phrasing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// What the question was read as (`count`, `current`, `how-to` ...).
@@ -95,6 +95,7 @@ pub struct Asker {
     max_waiting: usize,
     max_tokens: usize,
     limit: Duration,
+    rephrase: bool,
     tz: jiff::tz::TimeZone,
 }
 
@@ -124,6 +125,7 @@ impl Asker {
             max_waiting: c.ask_queue,
             max_tokens: c.max_tokens,
             limit: c.generation_timeout,
+            rephrase: c.rephrase,
             tz,
         }
     }
@@ -199,7 +201,14 @@ impl Asker {
             base(text, "facts", note, cited)
         };
         if self.llm_path.is_none() {
-            return Ok(deterministic(None));
+            return Ok(deterministic(Some(
+                "no language model is configured (knowledge.llm)".into(),
+            )));
+        }
+        if !self.rephrase {
+            return Ok(deterministic(Some(
+                "the deterministic answer; model rephrasing is off (knowledge.rephrase)".into(),
+            )));
         }
         let turns = vec![
             ("system".to_owned(), SYSTEM.to_owned()),

@@ -5,6 +5,7 @@
 pub mod modbus;
 pub mod mqtt;
 pub mod payload;
+pub mod sensor_id;
 pub mod simulator;
 
 use crate::config::Config;

@@ -89,7 +89,7 @@ impl MqttSource {
                 (
                     s.topic.clone(),
                     qos,
-                    Decoder::new(s, max_payload, c.max_depth),
+                    Decoder::new(s, max_payload, c.max_depth).max_future(c.max_clock_skew),
                 )
             })
             .collect();

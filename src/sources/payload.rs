@@ -19,6 +19,8 @@ pub enum Rejection {
     NotFinite,
     BadTimestamp,
     NoSensorId,
+    /// Control characters, non-characters or longer than [`super::sensor_id::MAX_LEN`].
+    BadSensorId,
 }
 
 impl Rejection {
@@ -33,10 +35,11 @@ impl Rejection {
             Rejection::NotFinite => "not_finite",
             Rejection::BadTimestamp => "bad_timestamp",
             Rejection::NoSensorId => "no_sensor_id",
+            Rejection::BadSensorId => "bad_sensor_id",
         }
     }
 
-    pub const ALL: [Rejection; 8] = [
+    pub const ALL: [Rejection; 9] = [
         Rejection::TooLarge,
         Rejection::TooDeep,
         Rejection::NotJson,
@@ -45,8 +48,13 @@ impl Rejection {
         Rejection::NotFinite,
         Rejection::BadTimestamp,
         Rejection::NoSensorId,
+        Rejection::BadSensorId,
     ];
 }
+
+/// Default of `max-clock-skew`: an hour covers device clocks that drift or run
+/// in the wrong zone; a reading ten years ahead is refused.
+pub const DEFAULT_MAX_FUTURE_MS: i64 = 3_600_000;
 
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -62,6 +70,8 @@ pub struct Decoder {
     labels: Labels,
     max_payload: usize,
     max_depth: usize,
+    /// Readings stamped further ahead of their arrival are `bad_timestamp`.
+    max_future_ms: i64,
 }
 
 fn path(p: &str) -> Vec<String> {
@@ -86,7 +96,14 @@ impl Decoder {
             labels: Arc::new(s.labels.clone()),
             max_payload,
             max_depth,
+            max_future_ms: DEFAULT_MAX_FUTURE_MS,
         }
+    }
+
+    /// How far ahead of its arrival a reading's own timestamp may be.
+    pub fn max_future(mut self, skew: std::time::Duration) -> Self {
+        self.max_future_ms = i64::try_from(skew.as_millis()).unwrap_or(i64::MAX);
+        self
     }
 
     /// Appends the readings in `payload` to `out` and the reasons of rejected parts to
@@ -177,6 +194,11 @@ impl Decoder {
             Some(t) if t.get() != "null" => timestamp_ms(t)?,
             _ => received_ms,
         };
+        // A clock years ahead would open windows nobody closes and outlive
+        // retention; a little skew is the normal state of device clocks.
+        if ts > received_ms.saturating_add(self.max_future_ms) {
+            return Err(Rejection::BadTimestamp);
+        }
         let unit = obj
             .lookup(&self.unit_path)
             .and_then(text_of)
@@ -268,6 +290,9 @@ impl Decoder {
     ) -> Result<Reading, Rejection> {
         if sensor.is_empty() {
             return Err(Rejection::NoSensorId);
+        }
+        if super::sensor_id::check(&sensor).is_err() {
+            return Err(Rejection::BadSensorId);
         }
         Ok(Reading {
             sensor: sensor.into(),

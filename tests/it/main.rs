@@ -11,6 +11,7 @@ mod durability;
 mod embed;
 mod forward;
 mod hardening;
+mod hostile;
 mod journald;
 mod knowledge;
 mod llm;

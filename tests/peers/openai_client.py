@@ -40,4 +40,13 @@ grounded = client.chat.completions.create(
     messages=[{"role": "user", "content": "What happened on line 2 in the last hour?"}],
 )
 out["grounded"] = grounded.choices[0].message.content
+followup = client.chat.completions.create(
+    model="edgewatch-grounded",
+    messages=[
+        {"role": "user", "content": "What happened on line 2 in the last hour?"},
+        {"role": "assistant", "content": out["grounded"]},
+        {"role": "user", "content": "and on line 1?"},
+    ],
+)
+out["followup"] = followup.choices[0].message.content
 print(json.dumps(out))
