@@ -141,7 +141,7 @@ fn main() {
         quantile(&mut total_ms, 0.95)
     );
     let mut top: Vec<_> = reasons.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|x| std::cmp::Reverse(x.1));
     for (why, n) in top.iter().take(5) {
         println!("  set aside {n} x: {why} ...");
     }

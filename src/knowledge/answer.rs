@@ -157,13 +157,7 @@ pub fn compose(g: &Gathered, clock: &Clock) -> Composed {
                     on
                 ),
             });
-            let verb = if firing_now {
-                "firing now"
-            } else if n == 1 {
-                "fired"
-            } else {
-                "fired"
-            };
+            let verb = if firing_now { "firing now" } else { "fired" };
             if n == 0 {
                 let none = if firing_now {
                     format!("No {kind_sp}alert is firing{on} now")
@@ -211,8 +205,8 @@ pub fn compose(g: &Gathered, clock: &Clock) -> Composed {
         Intent::Peak | Intent::Low | Intent::Average => {
             if g.stats.is_empty() {
                 b.say(format!(
-                    "No reading was recorded{on}{} {range_cite}.",
-                    format!(" {}", r.label)
+                    "No reading was recorded{on} {} {range_cite}.",
+                    r.label
                 ));
             } else {
                 values(&mut b, g, q.intent, &on);
@@ -332,7 +326,8 @@ fn values(b: &mut Builder, g: &Gathered, intent: Intent, on: &str) {
         ));
         return;
     }
-    let (word, pick): (&str, fn(&crate::store::ValueStats) -> (f64, i64)) = match intent {
+    type Pick = fn(&crate::store::ValueStats) -> (f64, i64);
+    let (word, pick): (&str, Pick) = match intent {
         Intent::Low => ("lowest", |s| (s.min, s.min_ms)),
         _ => ("highest", |s| (s.max, s.max_ms)),
     };

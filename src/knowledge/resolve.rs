@@ -263,15 +263,13 @@ pub fn resolve(q: &Query, cat: &Catalogue, rules: &[String]) -> Scope {
         }
         let before = selected.len();
         let kept: Vec<&SensorInfo> = selected.iter().copied().filter(|s| s.has_word(w)).collect();
-        if kept.is_empty() && before > 0 {
-            if missing.is_none() {
-                let place = if label.is_empty() {
-                    String::new()
-                } else {
-                    format!(" on {}", label.join(" "))
-                };
-                missing = Some(format!("No sensor{place} matches \"{w}\""));
-            }
+        if kept.is_empty() && before > 0 && missing.is_none() {
+            let place = if label.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", label.join(" "))
+            };
+            missing = Some(format!("No sensor{place} matches \"{w}\""));
         }
         selected = kept;
         label.push(w.clone());

@@ -66,7 +66,8 @@ impl Reader {
                 else {
                     continue;
                 };
-                let (n, lo, hi, sum, end): (Option<i64>, Option<f64>, Option<f64>, Option<f64>, Option<i64>) =
+                type Windows = (Option<i64>, Option<f64>, Option<f64>, Option<f64>, Option<i64>);
+                let (n, lo, hi, sum, end): Windows =
                     windows.query_row(params![sid, since_ms, until_ms], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })?;

@@ -28,6 +28,7 @@ pub struct Series {
     pub points: Vec<(i64, f64)>,
 }
 
+#[allow(dead_code)] // the bench reads fewer fields than the test
 pub struct Incident {
     pub rule: &'static str,
     pub sensor: String,
@@ -175,8 +176,8 @@ pub fn build(dir: &Path) -> Plant {
     let start = plant.at(1, 0);
     let day = plant.now - 20 * HOUR;
     let p = move |h: i64, m: i64| day + h * HOUR + m * MIN;
-    // (sensor, unit, normal level, noise, shape of incidents)
     type Shape = Box<dyn Fn(i64) -> Option<f64>>;
+    type Spec = (String, &'static str, f64, f64, Vec<Shape>, Option<i64>);
     let bump = |from: i64, to: i64, peak_at: i64, low: f64, peak: f64| -> Shape {
         Box::new(move |t| {
             (from..to).contains(&t).then(|| {
@@ -189,7 +190,8 @@ pub fn build(dir: &Path) -> Plant {
             })
         })
     };
-    let mut specs: Vec<(String, &'static str, f64, f64, Vec<Shape>, Option<i64>)> = Vec::new();
+    // (sensor, unit, normal level, noise, incident shapes, silent after)
+    let mut specs: Vec<Spec> = Vec::new();
     for line in 1..=2 {
         for m in 1..=3 {
             let base = format!("plant/line{line}/motor/m{m:02}");
@@ -1032,7 +1034,7 @@ pub fn cases(p: &Plant) -> Vec<Case> {
             "compare",
             &[format!(
                 "Line 2 had more alerts today: {}",
-                p.alerts(&line(2), today, now)
+                p.alerts(line(2), today, now)
             )],
         ),
         case(
@@ -1065,7 +1067,7 @@ pub fn cases(p: &Plant) -> Vec<Case> {
             "compare",
             &[format!(
                 "Line 1 had fewer alerts today: {}",
-                p.alerts(&line(1), today, now)
+                p.alerts(line(1), today, now)
             )],
         ),
         case(
