@@ -2,6 +2,7 @@
 //! document chunks and summaries of sensors, and grounded questions (JSON or
 //! server-sent events).
 
+use super::json_body::JsonBody;
 use super::{parse_time, ApiError, ApiState};
 use crate::knowledge::ask::{AskError, Progress};
 use crate::knowledge::{Kind, Knowledge, KnowledgeError};
@@ -177,7 +178,7 @@ pub struct SearchResponse {
 
 pub(super) async fn search(
     State(s): State<ApiState>,
-    Json(q): Json<SearchRequest>,
+    JsonBody(q): JsonBody<SearchRequest>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     let k = knowledge(&s)?;
     let kinds = q
@@ -302,7 +303,7 @@ fn busy(n: usize) -> axum::response::Response {
 
 pub(super) async fn ask(
     State(s): State<ApiState>,
-    Json(q): Json<Question>,
+    JsonBody(q): JsonBody<Question>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let k = knowledge(&s)?;

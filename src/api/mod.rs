@@ -2,6 +2,7 @@
 //! documents, search and questions.
 //! Loopback by default; a bearer token guards every route when one is configured.
 
+mod json_body;
 mod knowledge;
 mod openai;
 mod query;

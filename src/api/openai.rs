@@ -5,6 +5,7 @@
 //! the last user message through the grounded ask path; the language model's own
 //! name chats plainly.
 
+use super::json_body::JsonBody;
 use super::knowledge::knowledge;
 use super::{ApiError, ApiState};
 use crate::knowledge::ask::AskError;
@@ -54,7 +55,7 @@ pub enum Input {
 
 pub(super) async fn embeddings(
     State(s): State<ApiState>,
-    Json(r): Json<EmbeddingsRequest>,
+    JsonBody(r): JsonBody<EmbeddingsRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let k = knowledge(&s)?;
     let texts = match r.input {
@@ -106,7 +107,7 @@ fn busy(e: AskError) -> ApiError {
 
 pub(super) async fn chat(
     State(s): State<ApiState>,
-    Json(r): Json<ChatRequest>,
+    JsonBody(r): JsonBody<ChatRequest>,
 ) -> Result<Response, ApiError> {
     let k = knowledge(&s)?;
     let id = format!("chatcmpl-{:x}", crate::reading::now_ms());

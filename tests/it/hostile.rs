@@ -152,3 +152,28 @@ fn check_config_refuses_what_run_would_ignore_or_trip_on() {
     std::fs::write(&path, base("")).unwrap();
     assert_eq!(check_config(&path).0, 0, "the base config is valid");
 }
+
+#[test]
+fn malformed_json_bodies_get_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), "");
+    for (path, body) in [
+        ("/api/v1/search", serde_json::json!({"query": 5})),
+        (
+            "/api/v1/ask",
+            serde_json::json!({"question": "x", "unknown": 1}),
+        ),
+        ("/v1/embeddings", serde_json::json!({"input": {"a": 1}})),
+        (
+            "/v1/chat/completions",
+            serde_json::json!({"messages": "hi"}),
+        ),
+    ] {
+        let (code, answer) = d.post(path, &body);
+        assert!(code == 400 || code == 422, "{path}: {code} {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{path}: {answer}"
+        );
+    }
+}
