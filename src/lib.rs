@@ -23,3 +23,4 @@ pub mod sources;
 pub mod store;
 pub mod template;
 pub mod tls;
+pub mod untrusted;

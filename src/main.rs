@@ -240,6 +240,18 @@ fn init_logging(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Third-party crates log whole request lines (a webhook URL is a secret) and
+    // packets (an MQTT CONNECT holds the password) at debug and trace: they stay
+    // at info whatever level is asked for.
+    let filter = [
+        "ureq=info",
+        "ureq_proto=info",
+        "rustls=info",
+        "rumqttc=info",
+    ]
+    .iter()
+    .filter_map(|d| d.parse().ok())
+    .fold(filter, |f, d| f.add_directive(d));
     let registry = tracing_subscriber::registry().with(filter);
     // systemd sets JOURNAL_STREAM when stderr goes to the journal: log natively
     // there, so fields (source, topic, reason ...) stay queryable with journalctl.

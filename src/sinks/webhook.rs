@@ -183,20 +183,27 @@ impl Sender {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let mut text = resp
+        let body = resp
             .body_mut()
             .with_config()
             .limit(4096)
             .read_to_string()
             .unwrap_or_default();
-        text.truncate(200);
+        // An upstream may echo the request: its URL path (a Slack secret) and
+        // token must not reach the log or `status`, nor its control characters.
+        let path = self.url.splitn(4, '/').nth(3).map(|p| format!("/{p}"));
+        let secrets: Vec<&str> = [Some(&*self.url), path.as_deref(), self.token.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let text = crate::untrusted::quote(body.trim(), &secrets, 200);
         let why = if status.is_redirection() {
             " (redirects are not followed: put the final URL in the config)"
         } else {
             ""
         };
         Err((
-            format!("{} answered {status}{why}: {}", self.shown, text.trim()),
+            format!("{} answered {status}{why}: {text}", self.shown),
             retry_after,
         ))
     }

@@ -177,3 +177,38 @@ fn malformed_json_bodies_get_json_errors() {
         );
     }
 }
+
+#[test]
+fn a_webhook_url_stays_out_of_the_log_even_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("hook.key");
+    std::fs::write(&secret, "s3cret-key\n").unwrap();
+    let port = crate::support::free_port();
+    let receiver = Peer::webhook_receiver(port, &secret, 1, 0, 0);
+    let d = Daemon::start_env(
+        dir.path(),
+        &format!(
+            "[[sources.simulator]]\nname = \"plant\"\nlines = 1\nmachines-per-line = 1\ninterval = \"100ms\"\n\
+             [[rules]]\nname = \"present\"\nsensors = [\"plant1/**\"]\nbelow = 1e9\nseverity = \"info\"\n\
+             [sinks]\nallowed-hosts = [\"127.0.0.1\"]\n[[sinks.webhook]]\nname = \"chat\"\n\
+             url = \"http://127.0.0.1:{port}/services/T000/B000/XSECRETPATHX\"\nhmac-key-file = \"{}\"\n\
+             retry = {{ min = \"100ms\", max = \"300ms\" }}\nroute = {{ events = [\"alerts\"] }}\n",
+            secret.display()
+        ),
+        &[("RUST_LOG", "trace")],
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || !receiver.lines().is_empty()
+            && d.log().contains("answered 500")),
+        "{}",
+        d.log()
+    );
+    let log = d.log();
+    assert!(log.contains(" TRACE "), "trace logging is on: {log}");
+    assert!(
+        !log.contains("XSECRETPATHX"),
+        "the URL's secret path leaked into the log"
+    );
+    let status = d.json("/api/v1/status").to_string();
+    assert!(!status.contains("XSECRETPATHX"), "{status}");
+}
