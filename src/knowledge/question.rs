@@ -615,11 +615,31 @@ pub fn parse(question: &str, clock: &Clock, previous: Option<&Query>) -> Query {
         {
             Intent::Summary
         }
+        // "show me line 2 motor 3 temperature": its value.
+        Intent::List if !about_alerts && !quantities.is_empty() && explicit_range.is_none() => {
+            Intent::Current
+        }
+        // "the temperature of motor 1 at 17:30": what it read around then.
+        Intent::Summary
+            if !about_alerts
+                && !quantities.is_empty()
+                && explicit_range
+                    .as_ref()
+                    .is_some_and(|r| r.label.starts_with("around")) =>
+        {
+            Intent::Average
+        }
         Intent::Peak | Intent::Low if now_words && explicit_range.is_none() => {
             rank = Some(intent == Intent::Peak);
             Intent::Current
         }
         i => i,
+    };
+    // "how long was the alarm active": the lifecycle answer says whether it still is.
+    let state = if matches!(intent, Intent::Started | Intent::Cleared | Intent::Duration) {
+        None
+    } else {
+        state
     };
     let default_hours = match intent {
         // "When did it start" looks further back than a day.
@@ -901,6 +921,11 @@ mod tests {
             ("which motors ran hot today?", Intent::List),
             ("what happened on line 2 last night?", Intent::Summary),
             ("any alerts on line 1?", Intent::List),
+            ("show me line 2 motor 3 temperature", Intent::Current),
+            (
+                "what was the temperature of motor 1 line 1 at 17:30?",
+                Intent::Average,
+            ),
         ];
         for (text, intent) in cases {
             assert_eq!(q(text).intent, intent, "{text}");

@@ -1154,6 +1154,25 @@ pub fn cases(p: &Plant) -> Vec<Case> {
             &[s("door seal")],
         ),
     ];
+    // Phrasings found weak by hand and fixed.
+    v.push(case(
+        "how long was the humidity alarm active",
+        "duration",
+        &[s("40 min")],
+    ));
+    v.push(case(
+        "show me line 2 motor 3 temperature",
+        "current",
+        &[s(m23), num(last(m23).1)],
+    ));
+    v.push(Case {
+        near: Some(mean(m11, p.at(17, 15), p.at(17, 45))),
+        ..case(
+            "What was the temperature of motor 1 line 1 at 17:30?",
+            "average",
+            &[s(m11)],
+        )
+    });
     // Follow-ups in a conversation.
     v.push(Case {
         after: Some("how many critical alerts on line 2 today?".into()),
