@@ -4,11 +4,11 @@
 //! a language model may only rephrase it.
 
 use super::facts::{
-    alert_fact, duration, latest_fact, resolved_ms, stats_fact, with_unit, Fact, Gathered,
-    SILENT_AFTER_MS,
+    alert_fact, duration, latest_fact, stats_fact, with_unit, Fact, Gathered, SILENT_AFTER_MS,
 };
 use super::question::Intent;
 use super::timerange::Clock;
+use crate::store::reader::SensorRow;
 use crate::store::AlertRow;
 
 /// Alerts named one by one; the rest are counted.
@@ -49,10 +49,30 @@ impl Builder<'_> {
         self.sentences.push(s);
     }
 
+    /// Whether a sensor has sent nothing for [`SILENT_AFTER_MS`] (or ever).
+    fn is_silent(&self, s: &SensorRow) -> bool {
+        s.last_seen_ms
+            .is_none_or(|t| self.now - t > SILENT_AFTER_MS)
+    }
+
+    /// "S has sent nothing since 19:30 (30 min ago) [now:S]".
+    fn silence(&mut self, s: &SensorRow) -> String {
+        let cite = self.cite(latest_fact(s, self.clock, self.now));
+        match s.last_seen_ms {
+            Some(t) => format!(
+                "{} has sent nothing since {} ({} ago) {cite}",
+                s.id,
+                self.clock.show(t),
+                duration(self.now - t)
+            ),
+            None => format!("{} has never sent a reading {cite}", s.id),
+        }
+    }
+
     fn alert(&mut self, a: &AlertRow) -> String {
         let f = alert_fact(a, self.clock, self.now);
         let cite = self.cite(f);
-        let end = match resolved_ms(a) {
+        let end = match a.resolved_ms {
             Some(t) if a.state == "resolved" => format!("resolved {}", self.clock.show(t)),
             _ => "still firing".to_owned(),
         };
@@ -213,7 +233,7 @@ pub fn compose(g: &Gathered, clock: &Clock) -> Composed {
             }
         }
         Intent::Current => current(&mut b, g),
-        Intent::Status => status(&mut b, g, &on),
+        Intent::Status => status(&mut b, g),
         Intent::Silent => silent(&mut b, g),
         Intent::Started | Intent::Cleared | Intent::Duration => {
             lifecycle(&mut b, g, &on, &range_cite)
@@ -417,11 +437,7 @@ fn current(b: &mut Builder, g: &Gathered) {
 }
 
 fn silent(b: &mut Builder, g: &Gathered) {
-    let quiet: Vec<_> = g
-        .latest
-        .iter()
-        .filter(|s| s.last_seen_ms.is_none_or(|t| b.now - t > SILENT_AFTER_MS))
-        .collect();
+    let quiet: Vec<_> = g.latest.iter().filter(|s| b.is_silent(s)).collect();
     let place = if g.scope.label.is_empty() {
         String::new()
     } else {
@@ -452,18 +468,7 @@ fn silent(b: &mut Builder, g: &Gathered) {
     let listed: Vec<String> = quiet
         .iter()
         .take(MAX_SENSORS)
-        .map(|s| {
-            let cite = b.cite(latest_fact(s, b.clock, b.now));
-            match s.last_seen_ms {
-                Some(t) => format!(
-                    "{} has sent nothing since {} ({}) {cite}",
-                    s.id,
-                    b.clock.show(t),
-                    duration(b.now - t)
-                ),
-                None => format!("{} has never sent a reading {cite}", s.id),
-            }
-        })
+        .map(|s| b.silence(s))
         .collect();
     b.say(format!(
         "{} of {}{place} {} silent: {}.",
@@ -474,18 +479,13 @@ fn silent(b: &mut Builder, g: &Gathered) {
     ));
 }
 
-fn status(b: &mut Builder, g: &Gathered, on: &str) {
-    let silent: Vec<_> = g
-        .latest
-        .iter()
-        .filter(|s| s.last_seen_ms.is_none_or(|t| b.now - t > SILENT_AFTER_MS))
-        .collect();
+fn status(b: &mut Builder, g: &Gathered) {
+    let silent: Vec<_> = g.latest.iter().filter(|s| b.is_silent(s)).collect();
     let subject = if g.scope.label.is_empty() {
         "the plant".to_owned()
     } else {
         g.scope.label.clone()
     };
-    let _ = on;
     if !g.firing.is_empty() {
         let listed: Vec<String> = g
             .firing
@@ -511,18 +511,7 @@ fn status(b: &mut Builder, g: &Gathered, on: &str) {
         let listed: Vec<String> = silent
             .iter()
             .take(MAX_SENSORS)
-            .map(|s| {
-                let cite = b.cite(latest_fact(s, b.clock, b.now));
-                match s.last_seen_ms {
-                    Some(t) => format!(
-                        "{} has sent nothing since {} ({} ago) {cite}",
-                        s.id,
-                        b.clock.show(t),
-                        duration(b.now - t)
-                    ),
-                    None => format!("{} has never sent a reading {cite}", s.id),
-                }
-            })
+            .map(|s| b.silence(s))
             .collect();
         b.say(format!(
             "Not OK: no alert is firing on {subject}, but {}.",
@@ -588,7 +577,7 @@ fn lifecycle(b: &mut Builder, g: &Gathered, on: &str, range_cite: &str) {
     let cite = b.cite(alert_fact(latest, b.clock, b.now));
     let what = format!("`{}` on {}", latest.rule, latest.sensor);
     let start = b.clock.show(latest.fired_ms);
-    let end = resolved_ms(latest).filter(|_| latest.state == "resolved");
+    let end = latest.resolved_ms.filter(|_| latest.state == "resolved");
     b.say(match (q.intent, end) {
         (Intent::Cleared, Some(t)) => format!(
             "{what} cleared at {}, {} after it fired at {start} {cite}.",

@@ -10,7 +10,7 @@ use super::resolve::{resolve, Catalogue, Scope};
 use super::timerange::Clock;
 pub use crate::reading::format_num as num;
 use crate::store::reader::SensorRow;
-use crate::store::{AlertRow, ChunkRow, Reader, StoreError, ValueStats};
+use crate::store::{AlertFilter, AlertRow, ChunkRow, Reader, StoreError, ValueStats};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -82,9 +82,14 @@ pub fn gather(
     // "What is firing" means now, whenever it began.
     let firing_now = q.state == Some("firing") && !r.explicit;
     let all = if firing_now {
-        reader.alerts_in(i64::MIN, i64::MAX, false)?
+        reader.firing_alerts()?
     } else {
-        reader.alerts_in(r.since_ms, r.until_ms, false)?
+        // limit 0: every alert of the range, however many.
+        reader.alerts(&AlertFilter {
+            since_ms: Some(r.since_ms),
+            until_ms: Some(r.until_ms),
+            ..Default::default()
+        })?
     };
     g.alerts = all
         .into_iter()
@@ -107,9 +112,9 @@ pub fn gather(
     }
     if q.intent == Intent::Status {
         g.firing = reader
-            .alerts_in(i64::MIN, i64::MAX, false)?
+            .firing_alerts()?
             .into_iter()
-            .filter(|a| a.state == "firing" && g.scope.contains(&a.sensor))
+            .filter(|a| g.scope.contains(&a.sensor))
             .collect();
         // The range's own alerts, whatever their state.
         g.alerts.retain(|a| r.since_ms <= a.fired_ms);
@@ -223,7 +228,7 @@ pub fn with_unit(v: f64, unit: Option<&str>) -> String {
 pub fn alert_fact(a: &AlertRow, clock: &Clock, now_ms: i64) -> Fact {
     let unit = a.unit.as_deref();
     let trip = trip(a);
-    let end = match (&a.state[..], resolved_ms(a)) {
+    let end = match (&a.state[..], a.resolved_ms) {
         ("resolved", Some(t)) => format!(
             ", resolved {}{} after {}",
             clock.show(t),
@@ -316,15 +321,6 @@ pub fn latest_fact(s: &SensorRow, clock: &Clock, now_ms: i64) -> Fact {
 /// Averages keep two decimals: "61.23", not "61.2345".
 pub fn round_mean(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
-}
-
-pub fn resolved_ms(a: &AlertRow) -> Option<i64> {
-    a.resolved_at.as_deref().and_then(|t| {
-        humantime::parse_rfc3339(t)
-            .ok()
-            .and_then(|st| st.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64)
-    })
 }
 
 /// Recorded text as data: control characters and brackets (our citation syntax)

@@ -108,11 +108,10 @@ pub fn parse(tokens: &[&str], clock: &Clock) -> Option<TimeRange> {
         if matches!(*t, "between" | "from") {
             if let Some((a, used)) = point(&tokens[i + 1..], clock) {
                 let rest = &tokens[i + 1 + used..];
-                if let Some(sep) = rest
+                if rest
                     .first()
-                    .filter(|s| matches!(**s, "and" | "to" | "until" | "till"))
+                    .is_some_and(|s| matches!(*s, "and" | "to" | "until" | "till"))
                 {
-                    let _ = sep;
                     if let Some((b, _)) = point(&rest[1..], clock) {
                         let b_end = if b.is_day { b.ms + DAY } else { b.ms };
                         if b_end > a.ms {

@@ -1,10 +1,10 @@
 //! Exact figures for questions, for any range and any number of sensors: value
 //! statistics from the closed aggregate windows plus the journal after the last
 //! closed window (never a capped scan), the time of a peak from the journal, and
-//! alerts without a row limit.
+//! the rule names that have fired (alerts come from [`Reader::alerts`] uncapped).
 
-use super::reader::{alert_row, Reader, ALERT_COLUMNS};
-use super::{AlertRow, StoreError};
+use super::reader::Reader;
+use super::StoreError;
 use rusqlite::{params, OptionalExtension};
 
 /// A sensor's good-quality readings over a range.
@@ -117,25 +117,6 @@ impl Reader {
                 });
             }
             Ok(out)
-        })
-    }
-
-    /// Every alert that fired in `[since_ms, until_ms]`, newest first, plus (when
-    /// `with_firing`) those that fired earlier and are still firing.
-    pub fn alerts_in(
-        &self,
-        since_ms: i64,
-        until_ms: i64,
-        with_firing: bool,
-    ) -> Result<Vec<AlertRow>, StoreError> {
-        self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {ALERT_COLUMNS} FROM alerts
-                 WHERE (fired_at >= ?1 AND fired_at <= ?2) OR (?3 AND state = 'firing' AND fired_at < ?1)
-                 ORDER BY fired_at DESC, id"
-            ))?;
-            let rows = st.query_map(params![since_ms, until_ms, with_firing], alert_row)?;
-            rows.collect()
         })
     }
 

@@ -44,6 +44,8 @@ pub struct AlertRow {
     pub fired_ms: i64,
     pub message: String,
     pub resolved_at: Option<String>,
+    #[serde(skip)]
+    pub resolved_ms: Option<i64>,
     pub resolved_value: Option<f64>,
 }
 
@@ -312,6 +314,7 @@ pub(super) const ALERT_COLUMNS: &str =
 
 pub(super) fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
     let fired_ms: i64 = r.get(9)?;
+    let resolved_ms: Option<i64> = r.get(11)?;
     Ok(AlertRow {
         id: r.get(0)?,
         rule: r.get(1)?,
@@ -325,7 +328,8 @@ pub(super) fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         fired_at: format_ts(fired_ms),
         fired_ms,
         message: r.get(10)?,
-        resolved_at: r.get::<_, Option<i64>>(11)?.map(format_ts),
+        resolved_at: resolved_ms.map(format_ts),
+        resolved_ms,
         resolved_value: r.get(12)?,
     })
 }

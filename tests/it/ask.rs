@@ -19,7 +19,7 @@ fn every_question_of_the_plant_set_gets_its_facts_in_the_first_sentence() {
     );
     let clock = Clock::new(tz, plant.now);
     // The incidents the test bed says happened are the alerts the pipeline raised.
-    let alerts = reader.alerts_in(i64::MIN, i64::MAX, false).unwrap();
+    let alerts = reader.alerts(&Default::default()).unwrap();
     let mut seen: Vec<(String, String)> = alerts
         .iter()
         .map(|a| (a.rule.clone(), plant.hm(a.fired_ms)))
