@@ -134,6 +134,7 @@ pub async fn run(
             ready: ready.clone(),
             token,
             gateway: config.gateway.id.as_str().into(),
+            writer: Some(writer.tx.downgrade()),
             knowledge: knowledge.clone(),
         });
         let stop = api_stop.clone();

@@ -89,6 +89,14 @@ enum Command {
         #[arg(required = true)]
         question: Vec<String>,
     },
+    /// Items a sink can never deliver (too large, refused, or dropping the
+    /// connection each time): list them, resend them, or drop them.
+    DeadLetters {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        what: DeadLettersCommand,
+    },
     /// Model files on this box (models.toml): list, verify sha256, import from a USB stick.
     Models {
         /// The models directory (default: ./models in a checkout, else /usr/share/edgewatch/models).
@@ -184,6 +192,49 @@ enum ModelsCommand {
     Verify,
     /// Copy a model file in (its sha256 says which one it is).
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum DeadLettersCommand {
+    /// The dead letters, oldest first, with why each could not be sent.
+    List {
+        #[arg(long)]
+        sink: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put dead letters back into their sink's outbox (e.g. after raising
+    /// max-packet-size); they are sent after what is queued now.
+    Resend {
+        #[command(flatten)]
+        which: DeadLetterSelection,
+    },
+    /// Delete dead letters for good.
+    Drop {
+        #[command(flatten)]
+        which: DeadLetterSelection,
+    },
+}
+
+#[derive(clap::Args)]
+struct DeadLetterSelection {
+    /// Dead letter ids, from `edgewatch dead-letters list`.
+    ids: Vec<i64>,
+    /// Every dead letter (of --sink, when given).
+    #[arg(long)]
+    all: bool,
+    #[arg(long)]
+    sink: Option<String>,
+}
+
+impl DeadLetterSelection {
+    fn into_selection(self) -> commands::dead_letters::Selection {
+        commands::dead_letters::Selection {
+            sink: self.sink,
+            ids: self.ids,
+            all: self.all,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -381,6 +432,22 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 "{}",
                 commands::knowledge::ask(&api, &question.join(" "), json)?
             );
+            Ok(())
+        }
+        Command::DeadLetters { api, what } => {
+            let api = api_client(api, Duration::from_secs(30))?;
+            let out = match what {
+                DeadLettersCommand::List { sink, json } => {
+                    commands::dead_letters::list(&api, sink.as_deref(), json)?
+                }
+                DeadLettersCommand::Resend { which } => {
+                    commands::dead_letters::resend(&api, &which.into_selection())?
+                }
+                DeadLettersCommand::Drop { which } => {
+                    commands::dead_letters::drop(&api, &which.into_selection())?
+                }
+            };
+            print!("{out}");
             Ok(())
         }
         Command::Models { dir, what } => {

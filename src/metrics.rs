@@ -127,6 +127,8 @@ pub struct SinkMetrics {
     pub delivered: Gauge,
     pub dropped_alerts: Gauge,
     pub dropped_aggregates: Gauge,
+    /// Items moved aside because they can never be delivered.
+    pub dead_letters: Gauge,
     pub sent: Counter,
     pub retries: Counter,
     pub connected: Gauge,
@@ -534,7 +536,7 @@ fn render_sinks(o: &mut String, sinks: &[Arc<SinkMetrics>]) {
         return;
     }
     type Get = fn(&SinkMetrics) -> i64;
-    let series: [(&str, &str, &str, Get); 9] = [
+    let series: [(&str, &str, &str, Get); 10] = [
         (
             "edgewatch_sink_queue_items",
             "gauge",
@@ -565,6 +567,12 @@ fn render_sinks(o: &mut String, sinks: &[Arc<SinkMetrics>]) {
             "counter",
             "Items acknowledged upstream and removed from the outbox (kept across restarts).",
             |s| s.delivered.get(),
+        ),
+        (
+            "edgewatch_sink_dead_letters",
+            "gauge",
+            "Items moved aside because they can never be delivered (see `edgewatch dead-letters`).",
+            |s| s.dead_letters.get(),
         ),
         (
             "edgewatch_sink_sent_total",

@@ -2,6 +2,7 @@
 //! documents, search and questions.
 //! Loopback by default; a bearer token guards every route when one is configured.
 
+mod dead_letters;
 mod json_body;
 mod knowledge;
 mod openai;
@@ -30,6 +31,9 @@ pub struct ApiState {
     pub ready: Arc<AtomicBool>,
     pub token: Option<Arc<str>>,
     pub gateway: Arc<str>,
+    /// The store writer, for operator actions (dead letters). Weak: the API
+    /// must not keep the writer running once the daemon stops it.
+    pub writer: Option<tokio::sync::mpsc::WeakSender<crate::store::WriteOp>>,
     /// Embeddings, search, questions; or why they are off.
     pub knowledge: Result<Arc<crate::knowledge::Knowledge>, Arc<str>>,
 }
@@ -43,6 +47,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sensors", get(sensors))
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/aggregates", get(aggregates))
+        .route("/api/v1/dead-letters", get(dead_letters::list))
+        .route(
+            "/api/v1/dead-letters/resend",
+            axum::routing::post(dead_letters::resend),
+        )
+        .route(
+            "/api/v1/dead-letters/drop",
+            axum::routing::post(dead_letters::discard),
+        )
         .route(
             "/api/v1/documents",
             get(knowledge::list_documents)
@@ -146,6 +159,7 @@ pub struct SinkStatus {
     pub delivered: i64,
     pub dropped_alerts: i64,
     pub dropped_aggregates: i64,
+    pub dead_letters: i64,
     pub retries: u64,
     pub breaker: &'static str,
     pub connected: bool,
@@ -169,6 +183,7 @@ impl SinkStatus {
             delivered: x.delivered.get(),
             dropped_alerts: x.dropped_alerts.get(),
             dropped_aggregates: x.dropped_aggregates.get(),
+            dead_letters: x.dead_letters.get(),
             retries: x.retries.get(),
             breaker: match x.breaker.get() {
                 1 => "open",

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod api_client;
+pub mod dead_letters;
 pub mod demo;
 pub mod eval;
 pub mod knowledge;

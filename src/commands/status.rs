@@ -69,6 +69,11 @@ fn render(v: &serde_json::Value) -> String {
             s["breaker"].as_str().unwrap_or("?"),
             s["send_p99_ms"],
         ));
+        if let Some(n) = s["dead_letters"].as_i64().filter(|n| *n > 0) {
+            out.push_str(&format!(
+                "  {n} dead letters (items it can never deliver): `edgewatch dead-letters list`\n"
+            ));
+        }
         if let Some(e) = s["last_error"].as_str() {
             out.push_str(&format!("  last error: {e}\n"));
         }

@@ -190,6 +190,15 @@ pub struct MqttSinkConfig {
     /// Publish alerts retained, so a subscriber sees the last state of each topic.
     #[serde(default)]
     pub retain_alerts: bool,
+    /// Largest MQTT packet sent or accepted; set it to the broker's limit
+    /// (Mosquitto `message_size_limit`). A larger item goes to the dead letters.
+    #[serde(default = "default_max_packet_size")]
+    pub max_packet_size: ByteSize,
+    /// An item in flight each time the broker dropped the connection this many
+    /// times in a row goes to the dead letters, so the queue behind it moves
+    /// (0: never).
+    #[serde(default = "default_dead_letter_after")]
+    pub dead_letter_after: u32,
     #[serde(default)]
     pub retry: RetryConfig,
     #[serde(default)]
@@ -198,6 +207,12 @@ pub struct MqttSinkConfig {
     pub outbox: OutboxConfig,
 }
 
+fn default_max_packet_size() -> ByteSize {
+    ByteSize::mib(1)
+}
+fn default_dead_letter_after() -> u32 {
+    5
+}
 fn default_mqtt_port() -> u16 {
     1883
 }

@@ -84,6 +84,17 @@ fn mqtt(v: &mut Issues, k: &str, m: &MqttSinkConfig) {
         &m.aggregate_topic,
         AGGREGATE_TOPIC_VARS,
     );
+    // MQTT's remaining-length field stops at 256 MiB; below 128 B hardly any item fits.
+    let size = m.max_packet_size.as_u64();
+    if !(128..=crate::sinks::mqtt_topic::MAX_PACKET).contains(&size) {
+        v.push(
+            format!("{k}.max-packet-size"),
+            format!(
+                "{} is out of range: allowed 128 B to 256 MiB",
+                m.max_packet_size
+            ),
+        );
+    }
 }
 
 fn topic(v: &mut Issues, k: &str, t: &str, known: &[&str]) {

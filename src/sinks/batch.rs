@@ -20,6 +20,9 @@ pub struct Failure {
     pub message: String,
     /// The receiver asked to wait this long (HTTP Retry-After).
     pub retry_after: Option<Duration>,
+    /// The receiver refused the request as too large (HTTP 413): smaller
+    /// batches are tried, and a single item it refuses goes to the dead letters.
+    pub too_large: bool,
 }
 
 pub trait Deliver: Send {
@@ -41,6 +44,8 @@ pub async fn run<D: Deliver>(
     let mut cursor = 0u64;
     let mut rows: Vec<OutboxRow> = Vec::new();
     let mut failures = 0u64;
+    // Items per request: halved while the receiver answers "too large".
+    let mut limit = usize::MAX;
     let sleep = |d: Duration| {
         let s = shutdown.clone();
         async move {
@@ -72,7 +77,7 @@ pub async fn run<D: Deliver>(
         let n = if breaker.is_half_open() {
             1
         } else {
-            rows.len()
+            rows.len().min(limit)
         };
         let started = Instant::now();
         let result = tokio::select! {
@@ -94,8 +99,22 @@ pub async fn run<D: Deliver>(
                 .send_latency_us
                 .record(started.elapsed().as_micros() as u64);
         }
+        if let Err(f) = &result {
+            if f.too_large && done < n {
+                if n - done > 1 {
+                    limit = ((n - done) / 2).max(1);
+                } else {
+                    let row = rows.remove(done);
+                    cursor = cursor.max(row.seq);
+                    let reason = format!("the receiver refused it as too large: {}", f.message);
+                    outbox.dead_letter(row.seq, reason).await;
+                }
+                continue;
+            }
+        }
         match result {
             Ok(()) => {
+                limit = usize::MAX;
                 if failures > 0 {
                     tracing::info!(sink = %outbox.name, after_failures = failures, "sink delivering again");
                 }

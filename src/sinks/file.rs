@@ -74,6 +74,7 @@ impl Deliver for Arc<Mutex<Rotating>> {
                 delivered: 0,
                 message,
                 retry_after: None,
+                too_large: false,
             })
         }
     }

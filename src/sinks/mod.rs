@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod envelope;
 pub mod file;
 pub mod mqtt;
+pub mod mqtt_topic;
 pub mod presets;
 mod route;
 pub mod webhook;
@@ -71,6 +72,18 @@ impl OutboxHandle {
             .send(WriteOp::Delivered {
                 sink: self.name.clone(),
                 upto,
+            })
+            .await;
+    }
+
+    /// This row can never be delivered: move it aside so the rows behind it go.
+    pub async fn dead_letter(&self, seq: u64, reason: String) {
+        let _ = self
+            .writer
+            .send(WriteOp::DeadLetter {
+                sink: self.name.clone(),
+                seq,
+                reason,
             })
             .await;
     }

@@ -8,6 +8,7 @@
 //! for one of the new.
 
 use super::envelope::{self, EventView};
+use super::mqtt_topic;
 use super::{OutboxHandle, PendingHandle, SinkError};
 use crate::backoff::Backoff;
 use crate::config::MqttSinkConfig;
@@ -25,8 +26,23 @@ pub struct MqttSink {
     alert_topic: String,
     aggregate_topic: String,
     retain_alerts: bool,
+    max_packet: usize,
+    dead_letter_after: u32,
     backoff: Backoff,
     host: String,
+}
+
+/// A connection counts as working once the broker acknowledged a publish on it
+/// or it stayed up this long; only then does the backoff start again from its
+/// minimum (a broker that accepts and then drops us must not be hammered).
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+/// The in-flight row at the head when the broker last dropped the connection,
+/// and how many drops in a row it has been at the head for.
+#[derive(Default)]
+struct Suspect {
+    seq: u64,
+    strikes: u32,
 }
 
 struct InFlight {
@@ -43,7 +59,9 @@ impl MqttSink {
             .clone()
             .unwrap_or_else(|| format!("edgewatch-{}-{}", handle.gateway, c.name));
         let mut o = MqttOptions::new(client_id, c.host.clone(), c.port);
+        let max_packet = c.max_packet_size.as_u64().min(mqtt_topic::MAX_PACKET) as usize;
         o.set_keep_alive(c.keep_alive)
+            .set_max_packet_size(max_packet, max_packet)
             .set_clean_session(false)
             .set_inflight(handle.outbox.batch.clamp(1, u16::MAX as usize) as u16);
         let password = match (&c.password, &c.password_file) {
@@ -65,6 +83,8 @@ impl MqttSink {
             alert_topic: c.alert_topic.clone(),
             aggregate_topic: c.aggregate_topic.clone(),
             retain_alerts: c.retain_alerts,
+            max_packet,
+            dead_letter_after: c.dead_letter_after,
             backoff: Backoff::new(c.retry.min, c.retry.max, 0.5),
             host: format!("{}:{}", c.host, c.port),
             handle,
@@ -82,6 +102,7 @@ impl MqttSink {
         let mut inflight: VecDeque<InFlight> = VecDeque::new();
         let mut cursor = 0u64;
         let mut failures = 0u64;
+        let mut suspect = Suspect::default();
         while !shutdown.is_cancelled() {
             // Whatever the last connection did not get acknowledged goes first.
             while let Some(f) = inflight.pop_back() {
@@ -99,6 +120,8 @@ impl MqttSink {
                 }
             });
             let mut connected = false;
+            let mut connected_at = Instant::now();
+            let mut stable = false;
             let error = loop {
                 if connected {
                     while inflight.len() < window {
@@ -118,6 +141,13 @@ impl MqttSink {
                             ItemKind::Aggregate => (topic(&aggregate_topic, &outbox, &view), false),
                         };
                         let payload = envelope::render(&outbox.gateway, &outbox.name, &row);
+                        if let Err(why) = mqtt_topic::check(&topic, payload.len(), self.max_packet)
+                        {
+                            outbox
+                                .dead_letter(row.seq, format!("cannot be published: {why}"))
+                                .await;
+                            continue;
+                        }
                         if client
                             .try_publish(topic, QoS::AtLeastOnce, retain, payload)
                             .is_err()
@@ -152,14 +182,13 @@ impl MqttSink {
                     match ev {
                         Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
                             connected = true;
+                            connected_at = Instant::now();
                             outbox.metrics.connected.set(1);
-                            self.backoff.reset();
                             if failures > 0 {
                                 tracing::info!(sink = %outbox.name, "mqtt sink connected again; resending {} unacknowledged", queue.len());
                             } else {
                                 tracing::info!(sink = %outbox.name, session_present = ack.session_present, "mqtt sink connected");
                             }
-                            failures = 0;
                             outbox.metrics.set_error(None);
                         }
                         Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => {
@@ -182,6 +211,17 @@ impl MqttSink {
                 }
                 if let Some(seq) = acked_upto {
                     outbox.delivered(seq).await;
+                    if seq >= suspect.seq {
+                        suspect = Suspect::default();
+                    }
+                }
+                if connected
+                    && !stable
+                    && (acked_upto.is_some() || connected_at.elapsed() >= STABLE_AFTER)
+                {
+                    stable = true;
+                    failures = 0;
+                    self.backoff.reset();
                 }
                 if let Some(e) = failed {
                     break Some(e);
@@ -197,6 +237,16 @@ impl MqttSink {
                 }
                 Some(e) => {
                     poller.abort();
+                    if connected {
+                        strike(
+                            self.dead_letter_after,
+                            &mut suspect,
+                            &mut inflight,
+                            &outbox,
+                            &e,
+                        )
+                        .await;
+                    }
                     failures += 1;
                     outbox.metrics.retries.inc();
                     let delay = self.backoff.next_delay();
@@ -212,6 +262,39 @@ impl MqttSink {
             }
         }
     }
+}
+
+/// The broker dropped a working connection: the oldest unacknowledged publish is
+/// the likely cause (a broker acknowledges in order). After `dead-letter-after`
+/// drops in a row with the same row at the head, that row goes to the dead
+/// letters so the queue behind it moves.
+async fn strike(
+    dead_letter_after: u32,
+    suspect: &mut Suspect,
+    inflight: &mut VecDeque<InFlight>,
+    outbox: &OutboxHandle,
+    error: &str,
+) {
+    let Some(head) = inflight.front().filter(|f| f.pkid.is_some() && !f.acked) else {
+        return;
+    };
+    let seq = head.row.seq;
+    if suspect.seq == seq {
+        suspect.strikes += 1;
+    } else {
+        *suspect = Suspect { seq, strikes: 1 };
+    }
+    if dead_letter_after == 0 || suspect.strikes < dead_letter_after {
+        return;
+    }
+    inflight.pop_front();
+    let reason = format!(
+            "the broker dropped the connection {} times in a row while this item was the oldest unacknowledged (last: {})",
+            suspect.strikes,
+            crate::untrusted::quote(error, &[], 300)
+        );
+    outbox.dead_letter(seq, reason).await;
+    *suspect = Suspect::default();
 }
 
 /// Marks one publish acknowledged and pops the acknowledged prefix; returns the
@@ -237,11 +320,10 @@ fn on_puback(inflight: &mut VecDeque<InFlight>, pkid: u16, outbox: &OutboxHandle
     upto
 }
 
-/// A publish topic from a template; `+` and `#` in values become `_`.
+/// A publish topic from a template, its values made valid topic text.
 fn topic(template: &str, outbox: &OutboxHandle, v: &EventView) -> String {
-    let clean = |s: &str| s.replace(['+', '#'], "_");
-    let sensor = clean(&v.sensor);
-    let rule = v.rule.as_deref().map(clean);
+    let sensor = mqtt_topic::clean_level(&v.sensor);
+    let rule = v.rule.as_deref().map(mqtt_topic::clean_level);
     crate::template::render(template, |name| match name {
         "gateway" => Some(&outbox.gateway),
         "sink" => Some(&outbox.name),

@@ -134,14 +134,19 @@ impl Deliver for Sender {
                 let items = req.items;
                 let result = tokio::task::spawn_blocking(move || s.post(&req))
                     .await
-                    .unwrap_or_else(|e| Err((format!("send task failed: {e}"), None)));
+                    .unwrap_or_else(|e| Err(PostError::new(format!("send task failed: {e}"))));
                 match result {
                     Ok(()) => delivered += items,
-                    Err((message, retry_after)) => {
+                    Err(PostError {
+                        message,
+                        retry_after,
+                        too_large,
+                    }) => {
                         return Err(Failure {
                             delivered,
                             message,
                             retry_after,
+                            too_large,
                         })
                     }
                 }
@@ -151,7 +156,21 @@ impl Deliver for Sender {
     }
 }
 
-type PostError = (String, Option<Duration>);
+struct PostError {
+    message: String,
+    retry_after: Option<Duration>,
+    too_large: bool,
+}
+
+impl PostError {
+    fn new(message: String) -> Self {
+        PostError {
+            message,
+            retry_after: None,
+            too_large: false,
+        }
+    }
+}
 
 impl Sender {
     fn post(&self, req: &Request) -> Result<(), PostError> {
@@ -173,7 +192,7 @@ impl Sender {
         }
         let mut resp = r
             .send(req.body.as_str())
-            .map_err(|e| (format!("{}: {e}", self.shown), None))?;
+            .map_err(|e| PostError::new(format!("{}: {e}", self.shown)))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
@@ -202,10 +221,11 @@ impl Sender {
         } else {
             ""
         };
-        Err((
-            format!("{} answered {status}{why}: {text}", self.shown),
+        Err(PostError {
+            message: format!("{} answered {status}{why}: {text}", self.shown),
             retry_after,
-        ))
+            too_large: status == ureq::http::StatusCode::PAYLOAD_TOO_LARGE,
+        })
     }
 }
 

@@ -12,6 +12,7 @@ mod schema;
 pub mod writer;
 
 pub use knowledge_reader::{ChunkRow, DocumentRow};
+pub use outbox::dead_letters::{Action as DeadLetterAction, DeadLetterOp, DeadLetterRow};
 pub use outbox::{ItemKind, OutboxRow, OutboxSpec};
 pub use plant_reader::ValueStats;
 pub use reader::{AlertFilter, AlertRow, Reader};

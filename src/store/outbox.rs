@@ -8,6 +8,8 @@
 //! dropped oldest-first per `alerts-when-full`. Rows leased to the sink are never
 //! evicted, so every drop counted is an item the receiver never got.
 
+pub mod dead_letters;
+
 use crate::aggregate::Aggregate;
 use crate::config::AlertsWhenFull;
 use crate::detect::AlertEvent;
@@ -77,6 +79,7 @@ struct QueueState {
     delivered: u64,
     dropped_alerts: u64,
     dropped_aggregates: u64,
+    dead_letters: u64,
 }
 
 pub(crate) struct Outboxes {
@@ -161,6 +164,7 @@ impl Outboxes {
             )?;
             st.items = items as u64;
             st.bytes = bytes as u64;
+            st.dead_letters = Self::count_dead_letters(conn, &spec.name)?;
         }
         Ok(())
     }
@@ -448,6 +452,7 @@ impl Outboxes {
             m.delivered.set(st.delivered as i64);
             m.dropped_alerts.set(st.dropped_alerts as i64);
             m.dropped_aggregates.set(st.dropped_aggregates as i64);
+            m.dead_letters.set(st.dead_letters as i64);
             let oldest: Option<i64> = if st.items == 0 {
                 None
             } else {

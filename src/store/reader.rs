@@ -131,6 +131,15 @@ impl Reader {
         Ok(out?)
     }
 
+    /// Dead letters (of one sink, or all), oldest first.
+    pub fn dead_letters(
+        &self,
+        sink: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<super::DeadLetterRow>, StoreError> {
+        self.with(|c| super::outbox::dead_letters::list(c, sink, limit))
+    }
+
     pub fn sensors(&self) -> Result<Vec<SensorRow>, StoreError> {
         self.with(|c| {
             let mut st = c.prepare(

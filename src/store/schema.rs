@@ -144,6 +144,23 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX summaries_start ON summaries(start_ms);
     "#,
+    // 5: outbox items a sink can never deliver (too large for the upstream, a
+    // topic it refuses, a connection dropped every time it is sent), moved aside
+    // so the queue behind them moves; kept until resent or dropped by the CLI.
+    r#"
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        sink TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        moved INTEGER NOT NULL
+    );
+    CREATE INDEX dead_letters_sink ON dead_letters(sink, id);
+    "#,
 ];
 
 /// Brings the database to the newest schema; returns the version it is at.

@@ -93,6 +93,14 @@ pub enum WriteOp {
         sink: Arc<str>,
         upto: u64,
     },
+    /// A sink can never deliver this row: move it to the dead letters.
+    DeadLetter {
+        sink: Arc<str>,
+        seq: u64,
+        reason: String,
+    },
+    /// Resend or drop dead letters (the operator asked).
+    DeadLetters(super::outbox::dead_letters::DeadLetterOp),
     /// Documents, chunks and embedding vectors.
     Knowledge(super::knowledge::KnowledgeOp),
 }
@@ -228,6 +236,10 @@ impl WriterState {
                     self.outboxes.enqueue(&tx, &b.alerts, &b.aggregates, now)?;
                 }
                 WriteOp::Delivered { sink, upto } => self.outboxes.delivered(&tx, sink, *upto)?,
+                WriteOp::DeadLetter { sink, seq, reason } => {
+                    self.outboxes.dead_letter(&tx, sink, *seq, reason, now)?
+                }
+                WriteOp::DeadLetters(d) => self.outboxes.apply_dead_letters(&tx, d, now)?,
                 WriteOp::Prune => {
                     prune = true;
                     self.outboxes.expire(&tx, now)?;
@@ -307,7 +319,8 @@ impl WriterState {
                     let _ = reply.send(rows);
                 }
                 WriteOp::Knowledge(k) => super::knowledge::answer(k),
-                WriteOp::Prune | WriteOp::Delivered { .. } => {}
+                WriteOp::DeadLetters(d) => d.answer(),
+                WriteOp::Prune | WriteOp::Delivered { .. } | WriteOp::DeadLetter { .. } => {}
             }
         }
 

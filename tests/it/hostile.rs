@@ -77,6 +77,127 @@ fn hostile_sensor_ids_are_refused_and_the_uplink_keeps_moving() {
 }
 
 #[test]
+fn an_item_the_upstream_cannot_take_goes_to_the_dead_letters_and_the_queue_moves() {
+    let source_broker = Broker::start();
+    // An upstream that disconnects any client sending a packet over 600 bytes.
+    let upstream = Broker::start_with(|port, _| {
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_packet_size 600\n")
+    });
+    let collector = Peer::mqtt_collector(upstream.port, "edge/#", None);
+    upstream.wait_subscribed("collector", "edge/#");
+    let dir = tempfile::tempdir().unwrap();
+    let sink = |name: &str, extra: &str| {
+        format!(
+            "[[sinks.mqtt]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             aggregate-topic = \"edge/{{sink}}/{{sensor}}\"\n{extra}\n\
+             [sinks.mqtt.retry]\nmin = \"50ms\"\nmax = \"200ms\"\n",
+            upstream.port
+        )
+    };
+    // `blind` does not know the limit: the broker drops it each time it sends the
+    // big item. `strict` knows it and never sends it.
+    let d = Daemon::start(
+        dir.path(),
+        &format!(
+            "{}{}{}",
+            source(source_broker.port, ""),
+            sink("blind", ""),
+            sink("strict", "max-packet-size = \"600B\""),
+        ),
+    );
+    source_broker.wait_subscribed("edgewatch-test-in", "in/#");
+    let big = format!("plant/{}", "L".repeat(240));
+    source_broker.publish("in/x", &format!(r#"{{"sensor_id":"{big}","value":1}}"#), 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    for i in 0..30 {
+        source_broker.publish(
+            "in/x",
+            &format!(r#"{{"sensor_id":"small","value":{i}}}"#),
+            1,
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dead = |sink: &str| {
+        d.metric(&format!(
+            "edgewatch_sink_dead_letters{{sink=\"{sink}\",type=\"mqtt\"}}"
+        ))
+    };
+    let arrived = |sink: &str| {
+        collector
+            .lines()
+            .iter()
+            .any(|l| l.contains(&format!("edge/{sink}/small")))
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || dead("blind") == 1.0
+            && dead("strict") == 1.0
+            && arrived("blind")
+            && arrived("strict")),
+        "dead letters blind {} strict {}; upstream got {:?}\n{}",
+        dead("blind"),
+        dead("strict"),
+        collector.lines(),
+        d.log()
+    );
+    assert!(
+        !collector.lines().iter().any(|l| l.contains(&big)),
+        "the big item never reached the upstream"
+    );
+    let listed = d.json("/api/v1/dead-letters");
+    let rows = listed["dead_letters"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{listed}");
+    let reason = |sink: &str| {
+        rows.iter()
+            .find(|r| r["sink"] == sink)
+            .map(|r| r["reason"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("blind").contains("dropped the connection 5 times"),
+        "{listed}"
+    );
+    assert!(
+        reason("strict").contains("over max-packet-size"),
+        "{listed}"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r["body"].as_str().unwrap().contains(&big)));
+
+    // Refused without saying which; then `strict`'s is dropped, `blind`'s resent
+    // (and moved aside again, since the upstream still cannot take it).
+    let (code, answer) = d.post("/api/v1/dead-letters/drop", &serde_json::json!({}));
+    assert_eq!(code, 400, "{answer}");
+    let (code, answer) = d.post(
+        "/api/v1/dead-letters/drop",
+        &serde_json::json!({"sink": "strict", "all": true}),
+    );
+    assert_eq!(
+        (code, answer["dropped"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    let (code, answer) = d.post(
+        "/api/v1/dead-letters/resend",
+        &serde_json::json!({"sink": "blind", "all": true}),
+    );
+    assert_eq!(
+        (code, answer["resent"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || dead("strict") == 0.0
+            && dead("blind") == 1.0
+            && d.metric(
+                "edgewatch_sink_queue_items{sink=\"blind\",type=\"mqtt\"}"
+            ) == 0.0),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
 fn readings_stamped_years_ahead_are_refused_at_the_source() {
     let broker = Broker::start();
     let dir = tempfile::tempdir().unwrap();
