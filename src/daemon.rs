@@ -21,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 /// How long sources get to finish after a shutdown signal.
 const GRACE: Duration = Duration::from_secs(10);
+/// How long a whole stop may take before the process gives up and exits
+/// non-zero, inside systemd's TimeoutStopSec (30 s) so it is not SIGKILLed.
+const STOP_DEADLINE: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -39,6 +42,10 @@ pub enum DaemonError {
     },
     #[error("the daemon task failed: {0}")]
     Crashed(String),
+    #[error(
+        "could not stop within {0:?} (the store cannot commit: is the disk full?); exiting without acknowledging anything uncommitted, the brokers redeliver it"
+    )]
+    StopTimedOut(Duration),
     #[error("cannot read api.token-file {path}: {source}")]
     Token {
         path: PathBuf,
@@ -321,7 +328,17 @@ pub async fn supervise(path: PathBuf, mut config: Config) -> Result<(), DaemonEr
             tracing::info!(config = %path.display(), "reloading");
         }
         shutdown.cancel();
-        joined(instance.await)?;
+        // A writer retrying a commit on a full disk never finishes; nothing it
+        // holds was acknowledged, so exiting loses nothing the brokers will not resend.
+        match tokio::time::timeout(STOP_DEADLINE, &mut instance).await {
+            Ok(r) => joined(r)?,
+            Err(_) => {
+                instance.abort();
+                let e = DaemonError::StopTimedOut(STOP_DEADLINE);
+                tracing::error!("{e}");
+                return Err(e);
+            }
+        }
         match reload {
             Some(new) => config = new,
             None => return Ok(()),

@@ -378,8 +378,11 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             let c = load(&config)?;
             init_logging(&c.log.level, c.log.format);
             tracing::info!(config = %config.display(), gateway = %c.gateway.id, "edgewatch {} starting", env!("CARGO_PKG_VERSION"));
-            runtime().block_on(edgewatch::daemon::supervise(config, c))?;
-            Ok(())
+            let rt = runtime();
+            let result = rt.block_on(edgewatch::daemon::supervise(config, c));
+            // A store writer stuck retrying on a failing disk must not hold the exit.
+            rt.shutdown_timeout(Duration::from_secs(1));
+            Ok(result?)
         }
         Command::Demo {
             dir,

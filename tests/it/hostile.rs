@@ -197,6 +197,83 @@ fn an_item_the_upstream_cannot_take_goes_to_the_dead_letters_and_the_queue_moves
     );
 }
 
+/// A size-limited tmpfs mounted on a directory for the life of the value.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "this test mounts a tmpfs: run it as root");
+        SmallDisk(dir.to_owned())
+    }
+
+    /// Writes a file until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let small = [0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.sync_all();
+    }
+
+    fn free(&self) {
+        let _ = std::fs::remove_file(self.0.join("filler"));
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn sigterm_on_a_full_disk_exits_without_acknowledging_and_nothing_is_lost() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&dir.path().join("state"), "8m");
+    let d = Daemon::start(dir.path(), &source(broker.port, ""));
+    broker.wait_subscribed("edgewatch-test-in", "in/#");
+    disk.fill();
+    let lines: Vec<String> = (0..2000)
+        .map(|i| format!(r#"{{"sensor_id":"full/{}","value":{i}}}"#, i % 20))
+        .collect();
+    broker.publish_lines("in/x", &lines, 1);
+    assert!(
+        wait_until(Duration::from_secs(20), || d
+            .log()
+            .contains("store commit failed")),
+        "the disk never filled: {}",
+        d.log()
+    );
+    let log = dir.path().join("edgewatch.log");
+    let status = d.terminate();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!status.success(), "{status:?}\n{text}");
+    assert!(text.contains("could not stop within"), "{text}");
+    // Space again: the broker redelivers what was never acknowledged.
+    disk.free();
+    let d = Daemon::restart(dir.path());
+    let stored = || crate::support::sql_count(&d.db(), "SELECT count(*) FROM journal");
+    assert!(
+        wait_until(Duration::from_secs(30), || stored() >= 2000),
+        "{} of 2000 readings stored after the restart\n{}",
+        stored(),
+        d.log()
+    );
+    assert_eq!(stored(), 2000);
+}
+
 #[test]
 fn readings_stamped_years_ahead_are_refused_at_the_source() {
     let broker = Broker::start();
