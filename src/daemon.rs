@@ -145,12 +145,12 @@ pub async fn run(
             knowledge: knowledge.clone(),
         });
         let stop = api_stop.clone();
+        let limits = api::serve::Limits {
+            max_connections: config.api.max_connections,
+            header_timeout: config.api.header_timeout,
+        };
         let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "api server failed");
-            }
+            api::serve::serve(listener, app, limits, stop).await;
         });
         tracing::info!(%addr, "api listening");
         (Some(addr), Some(task))

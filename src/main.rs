@@ -277,6 +277,20 @@ fn api_client(
     })
 }
 
+/// Sockets, the database and its WAL need descriptors whatever the API does: the
+/// soft limit goes up to the hard one (systemd's default soft limit is 1024).
+fn raise_open_files_limit(api_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if n < api_connections as u64 + 128 => tracing::warn!(
+            open_files = n,
+            api_connections,
+            "the open-files limit leaves little beside api.max-connections: raise LimitNOFILE or lower it"
+        ),
+        Ok(n) => tracing::debug!(open_files = n, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -378,6 +392,7 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             let c = load(&config)?;
             init_logging(&c.log.level, c.log.format);
             tracing::info!(config = %config.display(), gateway = %c.gateway.id, "edgewatch {} starting", env!("CARGO_PKG_VERSION"));
+            raise_open_files_limit(c.api.max_connections);
             let rt = runtime();
             let result = rt.block_on(edgewatch::daemon::supervise(config, c));
             // A store writer stuck retrying on a failing disk must not hold the exit.

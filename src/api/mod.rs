@@ -7,6 +7,7 @@ mod json_body;
 mod knowledge;
 mod openai;
 mod query;
+pub mod serve;
 
 use crate::metrics::Metrics;
 use crate::reading::now_ms;

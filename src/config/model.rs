@@ -102,6 +102,14 @@ pub struct ApiConfig {
     /// File holding a bearer token; required when `listen` is not a loopback address.
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// Open connections at most; one more is answered 503 and closed, so the
+    /// API can never take the descriptors sources and the store need.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// A connection that sends no complete request head within this long (idle
+    /// keep-alive included) is closed.
+    #[serde(default = "default_header_timeout", with = "humantime_serde")]
+    pub header_timeout: Duration,
 }
 
 impl Default for ApiConfig {
@@ -110,8 +118,18 @@ impl Default for ApiConfig {
             enabled: true,
             listen: default_listen(),
             token_file: None,
+            max_connections: default_max_connections(),
+            header_timeout: default_header_timeout(),
         }
     }
+}
+
+fn default_max_connections() -> usize {
+    256
+}
+
+fn default_header_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn yes() -> bool {

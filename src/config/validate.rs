@@ -135,6 +135,22 @@ fn api(v: &mut Issues, a: &ApiConfig) {
         ),
         Ok(_) => {}
     }
+    if !(1..=65_536).contains(&a.max_connections) {
+        v.push(
+            "api.max-connections",
+            format!("{} is out of range: allowed 1 to 65536", a.max_connections),
+        );
+    }
+    if a.header_timeout < Duration::from_millis(100) || a.header_timeout > Duration::from_secs(3600)
+    {
+        v.push(
+            "api.header-timeout",
+            format!(
+                "{} is out of range: allowed 100ms to 1h",
+                humantime::format_duration(a.header_timeout)
+            ),
+        );
+    }
 }
 
 fn log(v: &mut Issues, l: &LogConfig) {

@@ -274,6 +274,119 @@ fn sigterm_on_a_full_disk_exits_without_acknowledging_and_nothing_is_lost() {
     assert_eq!(stored(), 2000);
 }
 
+/// A config with an MQTT source and `api` keys, for [`Daemon::start_config`].
+fn config_with_api(dir: &std::path::Path, port: u16, api: &str) -> std::path::PathBuf {
+    let config = dir.join("edgewatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gateway]\nid = \"test\"\nstate-dir = \"{}\"\n\
+             [api]\nlisten = \"127.0.0.1:0\"\n{api}\n{}",
+            dir.join("state").display(),
+            source(port, "reconnect-min = \"100ms\"\nreconnect-max = \"500ms\"")
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn idle_api_connections_cannot_starve_the_sources_of_descriptors() {
+    use std::io::{Read, Write};
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let mut broker = Broker::start_persistent(crate::support::free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // Idle clients are not timed out during the test: only the cap protects.
+    let config = config_with_api(
+        dir.path(),
+        broker.port,
+        "max-connections = 100\nheader-timeout = \"10m\"",
+    );
+    // systemd's default: 1024 descriptors, soft and hard.
+    let d = Daemon::start_config(&config, &state, &[], &["prlimit", "--nofile=1024:1024"]);
+    broker.wait_subscribed("edgewatch-test-in", "in/#");
+    let addr = std::fs::read_to_string(state.join("api.addr")).unwrap();
+    let idle: Vec<std::net::TcpStream> = (0..1100)
+        .filter_map(|_| std::net::TcpStream::connect(addr.trim()).ok())
+        .collect();
+    assert_eq!(idle.len(), 1100, "the kernel queues what is not accepted");
+    // One over the cap is told why.
+    let mut extra = std::net::TcpStream::connect(addr.trim()).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = String::new();
+    let _ = extra.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 503") && answer.contains("api.max-connections"),
+        "{answer:?}"
+    );
+    // The source must reconnect (a new descriptor) while the API is flooded.
+    broker.stop();
+    broker.start_again();
+    for i in 0..10 {
+        broker.publish("in/x", &format!(r#"{{"sensor_id":"s","value":{i}}}"#), 1);
+    }
+    let stored = || crate::support::sql_count(&d.db(), "SELECT count(*) FROM journal");
+    assert!(
+        wait_until(Duration::from_secs(30), || stored() == 10),
+        "{} of 10 readings stored\n{}",
+        stored(),
+        d.log()
+    );
+    assert!(!d.log().contains("Too many open files"), "{}", d.log());
+    // The clients go; the API answers again.
+    drop(idle);
+    assert!(
+        wait_until(Duration::from_secs(10), || d.get("/healthz").is_some()),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
+fn a_client_that_sends_no_request_head_in_time_is_disconnected() {
+    use std::io::{Read, Write};
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_api(dir.path(), broker.port, "header-timeout = \"1s\"");
+    let d = Daemon::start_config(&config, &dir.path().join("state"), &[], &[]);
+    let addr = std::fs::read_to_string(dir.path().join("state/api.addr")).unwrap();
+    let closed_within = |drip: bool| {
+        let mut c = std::net::TcpStream::connect(addr.trim()).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        let mut i = 0;
+        while started.elapsed() < Duration::from_secs(10) {
+            if drip {
+                // A slow client: one byte of a never-ending head every 200 ms.
+                if c.write_all(&head[i % head.len()..][..1]).is_err() {
+                    return started.elapsed();
+                }
+                i += 1;
+            }
+            let mut buf = [0u8; 256];
+            match c.read(&mut buf) {
+                Ok(0) => return started.elapsed(),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return started.elapsed(),
+            }
+        }
+        started.elapsed()
+    };
+    let idle = closed_within(false);
+    let slow = closed_within(true);
+    assert!(idle < Duration::from_secs(4), "idle client kept {idle:?}");
+    assert!(slow < Duration::from_secs(4), "slow client kept {slow:?}");
+    assert!(d.get("/healthz").is_some());
+}
+
 #[test]
 fn readings_stamped_years_ahead_are_refused_at_the_source() {
     let broker = Broker::start();

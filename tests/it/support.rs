@@ -335,7 +335,7 @@ impl Daemon {
         Self::start_config(&dir.join("edgewatch.toml"), &dir.join("state"), &[], &[])
     }
 
-    fn start_config(
+    pub fn start_config(
         config: &Path,
         state_dir: &Path,
         env: &[(&str, &str)],
