@@ -49,6 +49,10 @@ enum Command {
         /// The file, as an alternative to -c.
         #[arg(value_name = "FILE", conflicts_with = "config")]
         file: Option<PathBuf>,
+        /// Do not open the secrets, certificates and keys it names (checking a
+        /// config on a machine other than the gateway).
+        #[arg(long)]
+        no_files: bool,
     },
     /// Show recent alerts from the store (works with the daemon running or not).
     Alerts {
@@ -355,10 +359,14 @@ fn load(path: &std::path::Path) -> Result<Config, CommandError> {
 /// Parses and validates the config, then loads its anomaly models as the daemon
 /// would: a model that does not fit its manifest is a config error; a missing ONNX
 /// Runtime only a warning, since the daemon runs on without those detectors.
-fn check_config(config: &std::path::Path) -> Result<(), CommandError> {
+fn check_config(config: &std::path::Path, files: bool) -> Result<(), CommandError> {
     use edgewatch::detect::anomaly_load::{self, AnomalyLoadError};
     use edgewatch::ml::OnnxError;
-    let c = Config::load(config)?;
+    let c = if files {
+        Config::load_checked(config)?
+    } else {
+        Config::load(config)?
+    };
     match anomaly_load::load(&c) {
         Ok(_) => {}
         Err(
@@ -384,12 +392,16 @@ fn check_config(config: &std::path::Path) -> Result<(), CommandError> {
 
 fn dispatch(command: Command) -> Result<(), CommandError> {
     match command {
-        Command::CheckConfig { config, file } => {
+        Command::CheckConfig {
+            config,
+            file,
+            no_files,
+        } => {
             let config = file.unwrap_or(config);
-            check_config(&config)
+            check_config(&config, !no_files)
         }
         Command::Run { config } => {
-            let c = load(&config)?;
+            let c = Config::load_checked(&config)?;
             init_logging(&c.log.level, c.log.format);
             tracing::info!(config = %config.display(), gateway = %c.gateway.id, "edgewatch {} starting", env!("CARGO_PKG_VERSION"));
             raise_open_files_limit(c.api.max_connections);

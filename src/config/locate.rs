@@ -28,7 +28,10 @@ fn find_span(root: &DeTable<'_>, key: &str) -> Option<usize> {
             Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (part, None),
         };
-        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name)?;
+        // A key that is not written points at the table it belongs in.
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            return best;
+        };
         best = Some(k.span().start);
         let mut value: &Spanned<DeValue<'_>> = v;
         if let Some(i) = index {

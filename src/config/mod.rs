@@ -5,6 +5,7 @@
 //! done by the parts themselves). `edgewatch check-config` runs the first two.
 
 mod anomaly;
+mod files;
 mod knowledge;
 mod locate;
 mod modbus;
@@ -76,6 +77,23 @@ impl Config {
             source,
         })?;
         Self::from_toml(&text, path)
+    }
+
+    /// As [`Config::load`], and every file the config names (secrets, CA
+    /// bundles, certificates, keys) must be there and readable as `run` reads it.
+    pub fn load_checked(path: &Path) -> Result<Config, ConfigError> {
+        let config = Self::load(path)?;
+        let mut issues = files::check(&config);
+        if issues.is_empty() {
+            return Ok(config);
+        }
+        if let Ok(text) = std::fs::read_to_string(path) {
+            locate::attach_lines(&text, &mut issues);
+        }
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            issues,
+        })
     }
 
     /// Parses and validates config text; `path` only names the source in errors.

@@ -165,3 +165,23 @@ fn chat_presets_receive_alerts_only_unless_told_otherwise() {
     let route = c.sinks.webhook[0].effective_route();
     assert_eq!(route.events, Some(vec![EventKind::Alerts]));
 }
+
+#[test]
+fn a_missing_key_points_at_its_table() {
+    let text = r#"
+[[rules]]
+name = "hot"
+sensors = ["a/*"]
+above = 80.0
+
+[[rules]]
+name = "cold"
+below = 5.0
+"#;
+    let got = issues(text);
+    let missing = got.iter().find(|i| i.key.starts_with("rules[1]")).unwrap();
+    assert!(
+        matches!(missing.line, Some(7..=9)),
+        "{missing:?} should point at the second [[rules]]"
+    );
+}

@@ -13,8 +13,22 @@ fn shipped_configs_pass() {
         "config/eval-statistical.toml",
         "config/eval-onnx.toml",
     ] {
-        let (code, stdout, stderr) =
-            check(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
+        // The example names secrets and certificates of a real gateway.
+        let (code, stdout, stderr) = if f.contains("example") {
+            let out = Command::new(BIN)
+                .args(["check-config", "--no-files", "-c"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        } else {
+            check(&path)
+        };
         assert_eq!(code, 0, "{f}: {stderr}");
         assert!(stdout.contains("OK"), "{stdout}");
     }

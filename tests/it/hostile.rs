@@ -465,6 +465,78 @@ fn check_config_refuses_what_run_would_ignore_or_trip_on() {
 }
 
 #[test]
+fn files_the_config_names_are_checked_before_run_and_run_exits_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.token");
+    std::fs::write(&empty, "\n").unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    let missing = dir.path().join("missing");
+    let base = format!(
+        "[gateway]\nstate-dir = \"{}\"\n[sinks]\nallowed-hosts = [\"127.0.0.1\"]\n",
+        dir.path().join("state").display()
+    );
+    let cases = [
+        (
+            format!("[api]\ntoken-file = \"{}\"\n", missing.display()),
+            "api.token-file",
+        ),
+        (
+            format!("[api]\ntoken-file = \"{}\"\n", empty.display()),
+            "is empty",
+        ),
+        (
+            format!(
+                "[[sinks.webhook]]\nname = \"w\"\nurl = \"https://127.0.0.1:9/\"\nhmac-key-file = \"{}\"\n",
+                missing.display()
+            ),
+            "sinks.webhook[0].hmac-key-file",
+        ),
+        (
+            format!(
+                "[[sinks.webhook]]\nname = \"w\"\nurl = \"https://127.0.0.1:9/\"\nca-file = \"{}\"\n",
+                not_pem.display()
+            ),
+            "sinks.webhook[0].ca-file",
+        ),
+        (
+            format!(
+                "[[sinks.webhook]]\nname = \"w\"\nurl = \"https://127.0.0.1:9/\"\npreset = \"splunk-hec\"\ntoken-file = \"{}\"\n",
+                missing.display()
+            ),
+            "sinks.webhook[0].token-file",
+        ),
+        (
+            format!(
+                "[[sources.mqtt]]\nname = \"in\"\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword-file = \"{}\"\n\
+                 [sources.mqtt.tls]\nca-file = \"{}\"\n\
+                 [[sources.mqtt.subscriptions]]\ntopic = \"in/#\"\n",
+                missing.display(),
+                missing.display()
+            ),
+            "sources.mqtt[0].tls.ca-file",
+        ),
+    ];
+    let path = dir.path().join("c.toml");
+    for (extra, says) in &cases {
+        std::fs::write(&path, format!("{base}{extra}")).unwrap();
+        let (code, _, err) = check_config(&path);
+        assert_eq!(code, 78, "{extra}: {err}");
+        assert!(err.contains(says), "{extra}: {err}");
+        assert!(err.contains("- line "), "{extra}: the line is named: {err}");
+    }
+    // `run` refuses the same as a config error, once, not as a crash to retry.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgewatch"))
+        .args(["run", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("sources.mqtt[0].password-file"), "{err}");
+}
+
+#[test]
 fn malformed_json_bodies_get_json_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start(dir.path(), "");
