@@ -9,6 +9,8 @@
 use crate::reading::{Quality, Reading};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub const EXACT_VALUES: usize = 8192;
@@ -39,6 +41,8 @@ pub enum Added {
     Late,
     /// Not of good quality: journaled, not aggregated.
     Skipped,
+    /// Its sensor already has `max-open-windows` open: journaled, not aggregated.
+    TooManyWindows,
 }
 
 #[derive(Debug)]
@@ -129,13 +133,16 @@ pub fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
 #[derive(Debug, Default)]
 struct SensorWindows {
     unit: Option<Arc<str>>,
-    open: Vec<Acc>,
+    /// By start time: finding a reading's window and closing the due ones
+    /// never scans every open window.
+    open: BTreeMap<i64, Acc>,
 }
 
 #[derive(Debug)]
 pub struct Aggregator {
     window_ms: i64,
     lateness_ms: i64,
+    max_open: usize,
     sensors: HashMap<Arc<str>, SensorWindows>,
     /// Every window ending at or before this is closed and stored.
     closed_until_ms: i64,
@@ -143,11 +150,13 @@ pub struct Aggregator {
 }
 
 impl Aggregator {
-    /// `closed_until_ms` comes from the store on restart (`i64::MIN` when new).
-    pub fn new(window_ms: i64, lateness_ms: i64, closed_until_ms: i64) -> Self {
+    /// `closed_until_ms` comes from the store on restart (`i64::MIN` when new);
+    /// a sensor has at most `max_open` windows open at once.
+    pub fn new(window_ms: i64, lateness_ms: i64, max_open: usize, closed_until_ms: i64) -> Self {
         Aggregator {
             window_ms: window_ms.max(1),
             lateness_ms,
+            max_open: max_open.max(1),
             sensors: HashMap::default(),
             closed_until_ms,
             rng: fastrand::Rng::with_seed(0x5eed),
@@ -160,6 +169,10 @@ impl Aggregator {
 
     pub fn lateness_ms(&self) -> i64 {
         self.lateness_ms
+    }
+
+    pub fn max_open(&self) -> usize {
+        self.max_open
     }
 
     pub fn closed_until_ms(&self) -> i64 {
@@ -181,12 +194,11 @@ impl Aggregator {
         if r.unit.is_some() {
             w.unit.clone_from(&r.unit);
         }
-        let acc = match w.open.iter().position(|a| a.start_ms == start) {
-            Some(i) => &mut w.open[i],
-            None => {
-                w.open.push(Acc::new(start));
-                w.open.last_mut().expect("just pushed")
-            }
+        let at_cap = w.open.len() >= self.max_open;
+        let acc = match w.open.entry(start) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(_) if at_cap => return Added::TooManyWindows,
+            Entry::Vacant(e) => e.insert(Acc::new(start)),
         };
         acc.add(r.ts_ms, r.value, &mut self.rng);
         Added::Yes
@@ -200,14 +212,12 @@ impl Aggregator {
         }
         let window_ms = self.window_ms;
         for (sensor, w) in self.sensors.iter_mut() {
-            let mut i = 0;
-            while i < w.open.len() {
-                if w.open[i].start_ms + window_ms <= cutoff {
-                    let acc = w.open.swap_remove(i);
-                    out.push(acc.finish(sensor.clone(), w.unit.clone(), window_ms));
-                } else {
-                    i += 1;
+            while let Some(entry) = w.open.first_entry() {
+                if entry.key() + window_ms > cutoff {
+                    break;
                 }
+                let acc = entry.remove();
+                out.push(acc.finish(sensor.clone(), w.unit.clone(), window_ms));
             }
         }
         self.sensors.retain(|_, w| !w.open.is_empty());
@@ -225,7 +235,7 @@ mod tests {
 
     #[test]
     fn window_statistics_match_independent_computation() {
-        let mut a = Aggregator::new(60_000, 5_000, i64::MIN);
+        let mut a = Aggregator::new(60_000, 5_000, 64, i64::MIN);
         let values: Vec<f64> = (0..100).map(|i| ((i * 37) % 101) as f64 / 3.0).collect();
         for (i, v) in values.iter().enumerate() {
             assert_eq!(
@@ -258,7 +268,7 @@ mod tests {
 
     #[test]
     fn late_and_bad_readings_are_kept_out() {
-        let mut a = Aggregator::new(1_000, 0, i64::MIN);
+        let mut a = Aggregator::new(1_000, 0, 64, i64::MIN);
         a.add(&Reading::new("s", 500, 1.0));
         let mut out = Vec::new();
         a.close_due(1_000, &mut out);
@@ -271,8 +281,27 @@ mod tests {
     }
 
     #[test]
+    fn a_sensor_holds_at_most_max_open_windows() {
+        let mut a = Aggregator::new(1_000, 0, 3, i64::MIN);
+        let r = |ts: i64| Reading::new("s", ts, 1.0);
+        for ts in [0, 1_000, 2_000] {
+            assert_eq!(a.add(&r(ts)), Added::Yes);
+        }
+        assert_eq!(a.add(&r(10_000_000)), Added::TooManyWindows);
+        // An open window still takes readings at the cap.
+        assert_eq!(a.add(&r(1_500)), Added::Yes);
+        assert_eq!(a.open_windows(), 3);
+        let mut out = Vec::new();
+        a.close_due(2_000, &mut out);
+        assert_eq!(out.len(), 2, "windows 0 and 1000 closed, oldest first");
+        assert!(out[0].window_start_ms < out[1].window_start_ms);
+        assert_eq!(out[1].count, 2);
+        assert_eq!(a.add(&r(10_000_000)), Added::Yes, "room again");
+    }
+
+    #[test]
     fn large_windows_stay_bounded() {
-        let mut a = Aggregator::new(60_000, 0, i64::MIN);
+        let mut a = Aggregator::new(60_000, 0, 64, i64::MIN);
         for i in 0..50_000 {
             a.add(&Reading::new("s", i, (i % 1000) as f64));
         }

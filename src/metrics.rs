@@ -188,6 +188,8 @@ pub struct Metrics {
     sinks: Mutex<Vec<Arc<SinkMetrics>>>,
     pub readings_in: Counter,
     pub late_readings: Counter,
+    /// Readings whose sensor had `max-open-windows` windows open already.
+    pub unwindowed_readings: Counter,
     pub alerts_fired: Counter,
     pub alerts_resolved: Counter,
     pub aggregates_written: Counter,
@@ -229,6 +231,7 @@ impl Default for Metrics {
             devices: Mutex::default(),
             readings_in: Counter::default(),
             late_readings: Counter::default(),
+            unwindowed_readings: Counter::default(),
             alerts_fired: Counter::default(),
             alerts_resolved: Counter::default(),
             aggregates_written: Counter::default(),
@@ -331,6 +334,12 @@ impl Metrics {
             "edgewatch_late_readings_total",
             "Readings too late for their aggregate window (journaled only).",
             self.late_readings.get(),
+        );
+        counter(
+            &mut o,
+            "edgewatch_unwindowed_readings_total",
+            "Readings of a sensor that had aggregate.max-open-windows open already (journaled only).",
+            self.unwindowed_readings.get(),
         );
         counter(
             &mut o,

@@ -64,6 +64,7 @@ impl Pipeline {
             aggregator: Aggregator::new(
                 config.aggregate.window.as_millis() as i64,
                 config.aggregate.lateness.as_millis() as i64,
+                config.aggregate.max_open_windows,
                 i64::MIN,
             ),
             metrics,
@@ -88,10 +89,15 @@ impl Pipeline {
         self.aggregator = Aggregator::new(
             self.aggregator.window_ms(),
             self.aggregator.lateness_ms(),
+            self.aggregator.max_open(),
             closed.unwrap_or(i64::MIN),
         );
         let agg = &mut self.aggregator;
-        let replayed = reader.replay(closed.unwrap_or(i64::MIN), |r| {
+        // Windows further ahead than a sensor may hold open are not rebuilt: a
+        // journal of readings stamped years ahead must not hold up the start.
+        let horizon =
+            now_ms() + agg.lateness_ms() + agg.window_ms().saturating_mul(agg.max_open() as i64);
+        let replayed = reader.replay(closed.unwrap_or(i64::MIN), horizon, |r| {
             agg.add(&r);
         })?;
         let sensors = reader.sensors()?;
@@ -137,8 +143,10 @@ impl Pipeline {
         for r in &b.readings {
             self.rules.on_reading(r, &mut out.alerts);
             self.anomaly.on_reading(r, &mut self.jobs);
-            if self.aggregator.add(r) == Added::Late {
-                self.metrics.late_readings.inc();
+            match self.aggregator.add(r) {
+                Added::Late => self.metrics.late_readings.inc(),
+                Added::TooManyWindows => self.metrics.unwindowed_readings.inc(),
+                Added::Yes | Added::Skipped => {}
             }
         }
         if let Some(inference) = &self.inference {

@@ -250,6 +250,11 @@ pub struct AggregateConfig {
     /// How long after a window ends late readings are still counted in it.
     #[serde(default = "default_lateness", with = "humantime_serde")]
     pub lateness: Duration,
+    /// Windows one sensor may have open at once (readings stamped ahead open
+    /// windows ahead); a reading that would open one more is journaled, not
+    /// aggregated, and counted in `edgewatch_unwindowed_readings_total`.
+    #[serde(default = "default_max_open_windows")]
+    pub max_open_windows: usize,
 }
 
 impl Default for AggregateConfig {
@@ -257,8 +262,13 @@ impl Default for AggregateConfig {
         AggregateConfig {
             window: default_window(),
             lateness: default_lateness(),
+            max_open_windows: default_max_open_windows(),
         }
     }
+}
+
+fn default_max_open_windows() -> usize {
+    120
 }
 
 fn default_window() -> Duration {

@@ -214,6 +214,15 @@ fn aggregate(v: &mut Issues, a: &AggregateConfig) {
         Duration::ZERO,
         Duration::from_secs(3600),
     );
+    if !(1..=100_000).contains(&a.max_open_windows) {
+        v.push(
+            "aggregate.max-open-windows",
+            format!(
+                "{} is out of range: allowed 1 to 100000",
+                a.max_open_windows
+            ),
+        );
+    }
 }
 
 fn knowledge(v: &mut Issues, c: &Config) {

@@ -261,14 +261,19 @@ impl Reader {
         })
     }
 
-    /// Streams journaled readings with `ts >= since_ms` in commit order.
-    pub fn replay(&self, since_ms: i64, mut f: impl FnMut(Reading)) -> Result<u64, StoreError> {
+    /// Streams journaled readings with `since_ms <= ts <= until_ms` in commit order.
+    pub fn replay(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        mut f: impl FnMut(Reading),
+    ) -> Result<u64, StoreError> {
         self.with(|c| {
             let mut st = c.prepare(
                 "SELECT s.name, j.ts, j.value, j.quality, s.unit FROM journal j JOIN sensors s ON s.id = j.sensor
-                 WHERE j.ts >= ?1 ORDER BY j.id",
+                 WHERE j.ts >= ?1 AND j.ts <= ?2 ORDER BY j.id",
             )?;
-            let mut rows = st.query([since_ms])?;
+            let mut rows = st.query([since_ms, until_ms])?;
             let mut names: std::collections::HashMap<String, Arc<str>> = Default::default();
             let mut n = 0;
             while let Some(r) = rows.next()? {

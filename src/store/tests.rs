@@ -78,7 +78,7 @@ async fn retention_prunes_by_age_and_by_size() {
     flush(&w).await;
     let r = Reader::open(dir.path()).unwrap();
     let mut names = Vec::new();
-    r.replay(i64::MIN, |x| names.push(x.sensor.to_string()))
+    r.replay(i64::MIN, i64::MAX, |x| names.push(x.sensor.to_string()))
         .unwrap();
     assert_eq!(names.len(), 100);
     assert!(
@@ -101,7 +101,7 @@ async fn retention_prunes_by_age_and_by_size() {
     let after = r.stats().unwrap().journal_rows;
     assert!(after < before && after > 0, "{before} -> {after}");
     let mut first = None;
-    r.replay(i64::MIN, |x| {
+    r.replay(i64::MIN, i64::MAX, |x| {
         first.get_or_insert(x.ts_ms);
     })
     .unwrap();

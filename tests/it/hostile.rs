@@ -424,6 +424,69 @@ fn readings_stamped_years_ahead_are_refused_at_the_source() {
 }
 
 #[test]
+fn readings_far_ahead_open_a_bounded_number_of_windows_and_restart_skips_them() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Skew allowed (a box with a wrong clock upstream): the aggregator must hold.
+    let d = Daemon::start(
+        dir.path(),
+        &source(broker.port, "max-clock-skew = \"300d\""),
+    );
+    broker.wait_subscribed("edgewatch-test-in", "in/#");
+    let ahead = edgewatch::reading::now_ms() + 200 * 86_400_000;
+    for chunk in 0..20 {
+        let array: Vec<String> = (0..1000)
+            .map(|i| {
+                let n = chunk * 1000 + i;
+                format!(
+                    r#"{{"sensor_id":"future","value":{n},"ts":{}}}"#,
+                    ahead + n * 1000
+                )
+            })
+            .collect();
+        broker.publish("in/x", &format!("[{}]", array.join(",")), 1);
+    }
+    let unwindowed = "edgewatch_unwindowed_readings_total";
+    assert!(
+        wait_until(Duration::from_secs(30), || d.metric(unwindowed) >= 19_880.0),
+        "{} unwindowed\n{}",
+        d.metric(unwindowed),
+        d.log()
+    );
+    assert_eq!(d.metric(unwindowed), 19_880.0, "120 windows open, no more");
+    assert!(d.metric("edgewatch_open_windows") <= 121.0);
+    // A normal sensor still gets its aggregates.
+    for i in 0..5 {
+        broker.publish("in/x", &format!(r#"{{"sensor_id":"ok","value":{i}}}"#), 1);
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let aggregated = || {
+        crate::support::sql_count(
+            &d.db(),
+            "SELECT count(*) FROM aggregates a JOIN sensors s ON s.id = a.sensor WHERE s.name = 'ok'",
+        )
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || aggregated() >= 1),
+        "{}",
+        d.log()
+    );
+    assert!(d.terminate().success());
+    // The restart does not rebuild windows 200 days ahead.
+    let d = Daemon::restart(dir.path());
+    let log = d.log();
+    let replayed: u64 = log
+        .lines()
+        .filter(|l| l.contains("state restored"))
+        .next_back()
+        .and_then(|l| l.split("replayed=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("a replayed= figure in the log");
+    assert!(replayed < 100, "replayed {replayed}\n{log}");
+}
+
+#[test]
 fn check_config_refuses_what_run_would_ignore_or_trip_on() {
     let dir = tempfile::tempdir().unwrap();
     let base = |extra: &str| {
