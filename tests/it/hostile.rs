@@ -477,8 +477,7 @@ fn readings_far_ahead_open_a_bounded_number_of_windows_and_restart_skips_them() 
     let log = d.log();
     let replayed: u64 = log
         .lines()
-        .filter(|l| l.contains("state restored"))
-        .next_back()
+        .rfind(|l| l.contains("state restored"))
         .and_then(|l| l.split("replayed=").nth(1))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
