@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod reading;
 pub mod secret;
 pub mod sensor_glob;
+pub mod sensor_limit;
 pub mod service;
 pub mod sinks;
 pub mod sources;

@@ -190,6 +190,9 @@ pub struct Metrics {
     pub late_readings: Counter,
     /// Readings whose sensor had `max-open-windows` windows open already.
     pub unwindowed_readings: Counter,
+    /// Readings of new sensors refused because `store.max-sensors` are known.
+    pub sensors_refused: Counter,
+    pub sensors_known: Gauge,
     pub alerts_fired: Counter,
     pub alerts_resolved: Counter,
     pub aggregates_written: Counter,
@@ -232,6 +235,8 @@ impl Default for Metrics {
             readings_in: Counter::default(),
             late_readings: Counter::default(),
             unwindowed_readings: Counter::default(),
+            sensors_refused: Counter::default(),
+            sensors_known: Gauge::default(),
             alerts_fired: Counter::default(),
             alerts_resolved: Counter::default(),
             aggregates_written: Counter::default(),
@@ -343,6 +348,12 @@ impl Metrics {
         );
         counter(
             &mut o,
+            "edgewatch_sensors_refused_total",
+            "Readings of new sensors refused because store.max-sensors are known (not journaled).",
+            self.sensors_refused.get(),
+        );
+        counter(
+            &mut o,
             "edgewatch_journal_rows_total",
             "Readings committed to the journal.",
             self.journal_rows.get(),
@@ -409,6 +420,12 @@ impl Metrics {
             "edgewatch_open_windows",
             "Aggregate windows in progress.",
             self.open_windows.get(),
+        );
+        gauge(
+            &mut o,
+            "edgewatch_sensors_known",
+            "Distinct sensors the pipeline knows (capped by store.max-sensors).",
+            self.sensors_known.get(),
         );
         for (name, help, v) in [
             (

@@ -35,6 +35,7 @@ pub struct Pipeline {
     scores: Option<mpsc::Receiver<Vec<Scored>>>,
     jobs: Vec<WindowJob>,
     aggregator: Aggregator,
+    sensors: crate::sensor_limit::SensorLimit,
     metrics: Arc<Metrics>,
     /// Alert events for live viewers (the demo); lagging viewers lose events, the
     /// store never does.
@@ -67,6 +68,7 @@ impl Pipeline {
                 config.aggregate.max_open_windows,
                 i64::MIN,
             ),
+            sensors: crate::sensor_limit::SensorLimit::new(config.store.max_sensors),
             metrics,
             alerts: broadcast::channel(1024).0,
             prune_interval: config.store.prune_interval,
@@ -102,6 +104,7 @@ impl Pipeline {
         })?;
         let sensors = reader.sensors()?;
         for s in &sensors {
+            self.sensors.remember(&s.id.as_str().into());
             let labels: Labels =
                 Arc::new(serde_json::from_value(s.labels.clone()).unwrap_or_default());
             self.rules
@@ -138,8 +141,16 @@ impl Pipeline {
     }
 
     /// Runs detectors and the aggregator over one source batch, appending to `out`.
-    pub fn process(&mut self, b: IngestBatch, out: &mut WriteBatch) {
+    pub fn process(&mut self, mut b: IngestBatch, out: &mut WriteBatch) {
         let first_alert = out.alerts.len();
+        let before = b.readings.len();
+        b.readings.retain(|r| self.sensors.admit(&r.sensor));
+        if b.readings.len() < before {
+            self.metrics
+                .sensors_refused
+                .add((before - b.readings.len()) as u64);
+        }
+        self.metrics.sensors_known.set(self.sensors.known() as i64);
         for r in &b.readings {
             self.rules.on_reading(r, &mut out.alerts);
             self.anomaly.on_reading(r, &mut self.jobs);

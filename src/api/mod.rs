@@ -249,10 +249,28 @@ async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
     }))
 }
 
-async fn sensors(State(s): State<ApiState>) -> Result<Response, ApiError> {
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensorPage {
+    /// The `next` of the previous page.
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Sensors by name, a page at a time (1,000 unless `limit` says otherwise, at
+/// most 10,000); `next` is the cursor of the next page, null on the last.
+async fn sensors(
+    State(s): State<ApiState>,
+    Query(q): Query<SensorPage>,
+) -> Result<Response, ApiError> {
     let reader = s.reader.clone();
-    let rows = blocking(move || reader.sensors()).await?;
-    Ok(Json(serde_json::json!({ "sensors": rows })).into_response())
+    let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
+    let mut rows = blocking(move || reader.sensors_page(q.after.as_deref(), limit + 1)).await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        rows.last().map(|r| r.id.clone())
+    });
+    Ok(Json(serde_json::json!({ "sensors": rows, "next": next.flatten() })).into_response())
 }
 
 fn glob(pattern: Option<&str>) -> Result<Option<SensorGlob>, ApiError> {

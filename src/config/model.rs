@@ -198,6 +198,10 @@ pub struct StoreConfig {
     /// Alerts and aggregates older than this are pruned.
     #[serde(default = "default_history_retention", with = "humantime_serde")]
     pub history_retention: Duration,
+    /// Distinct sensors at most; readings of a new one beyond it are refused
+    /// (counted in `edgewatch_sensors_refused_total`), known ones never are.
+    #[serde(default = "default_max_sensors")]
+    pub max_sensors: usize,
 }
 
 impl Default for StoreConfig {
@@ -210,8 +214,13 @@ impl Default for StoreConfig {
             journal_max_size: default_journal_max_size(),
             prune_interval: default_prune_interval(),
             history_retention: default_history_retention(),
+            max_sensors: default_max_sensors(),
         }
     }
+}
+
+fn default_max_sensors() -> usize {
+    100_000
 }
 
 fn default_commit_interval() -> Duration {

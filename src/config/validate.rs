@@ -166,6 +166,12 @@ fn log(v: &mut Issues, l: &LogConfig) {
 }
 
 fn store(v: &mut Issues, s: &StoreConfig) {
+    if !(1..=10_000_000).contains(&s.max_sensors) {
+        v.push(
+            "store.max-sensors",
+            format!("{} is out of range: allowed 1 to 10000000", s.max_sensors),
+        );
+    }
     v.range(
         "store.commit-interval".into(),
         s.commit_interval,

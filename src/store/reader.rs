@@ -141,11 +141,22 @@ impl Reader {
     }
 
     pub fn sensors(&self) -> Result<Vec<SensorRow>, StoreError> {
+        self.sensors_page(None, usize::MAX)
+    }
+
+    /// Sensors by name after `after` (a page cursor), at most `limit`.
+    pub fn sensors_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SensorRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with(|c| {
             let mut st = c.prepare(
-                "SELECT name, unit, labels, first_seen, last_seen, last_value, last_quality FROM sensors ORDER BY name",
+                "SELECT name, unit, labels, first_seen, last_seen, last_value, last_quality FROM sensors
+                 WHERE ?1 IS NULL OR name > ?1 ORDER BY name LIMIT ?2",
             )?;
-            let rows = st.query_map([], |r| {
+            let rows = st.query_map(rusqlite::params![after, limit], |r| {
                 let labels: Option<String> = r.get(2)?;
                 let last_seen: Option<i64> = r.get(4)?;
                 Ok(SensorRow {

@@ -486,6 +486,68 @@ fn readings_far_ahead_open_a_bounded_number_of_windows_and_restart_skips_them() 
 }
 
 #[test]
+fn a_burst_of_new_sensor_ids_stops_at_the_cap_and_lists_are_paged() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        &format!("[store]\nmax-sensors = 50\n{}", source(broker.port, "")),
+    );
+    broker.wait_subscribed("edgewatch-test-in", "in/#");
+    broker.publish("in/x", r#"{"sensor_id":"kept","value":1}"#, 1);
+    let burst: Vec<String> = (0..2000)
+        .map(|i| format!(r#"{{"sensor_id":"made-up/{i}","value":{i}}}"#))
+        .collect();
+    for chunk in burst.chunks(500) {
+        broker.publish("in/x", &format!("[{}]", chunk.join(",")), 1);
+    }
+    let refused = "edgewatch_sensors_refused_total";
+    assert!(
+        wait_until(Duration::from_secs(20), || d.metric(refused) >= 1951.0),
+        "{} refused\n{}",
+        d.metric(refused),
+        d.log()
+    );
+    // A known sensor is never refused at the cap.
+    broker.publish("in/x", r#"{"sensor_id":"kept","value":2}"#, 1);
+    let kept = || {
+        crate::support::sql_count(
+            &d.db(),
+            "SELECT count(*) FROM journal j JOIN sensors s ON s.id = j.sensor WHERE s.name = 'kept'",
+        )
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || kept() == 2),
+        "{}",
+        d.log()
+    );
+    assert_eq!(d.metric(refused), 1951.0);
+    assert_eq!(d.metric("edgewatch_sensors_known"), 50.0);
+    // Paged: 50 sensors in pages of 20, each once, in order.
+    let mut seen: Vec<String> = Vec::new();
+    let mut after = String::new();
+    for _ in 0..10 {
+        let page = d.json(&format!("/api/v1/sensors?limit=20{after}"));
+        seen.extend(
+            page["sensors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(n) => after = format!("&after={}", n.replace('/', "%2F")),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 50, "{seen:?}");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "in order, no repeats");
+}
+
+#[test]
 fn check_config_refuses_what_run_would_ignore_or_trip_on() {
     let dir = tempfile::tempdir().unwrap();
     let base = |extra: &str| {
