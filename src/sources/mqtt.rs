@@ -203,7 +203,9 @@ impl MqttSource {
             // Log the first few and then every power of two, so a flood stays readable.
             if *rejected_logged <= 10 || rejected_logged.is_power_of_two() {
                 tracing::warn!(
-                    source = %self.name, topic = %p.topic, reason = r.reason(), count = reasons.len(),
+                    // A topic is publisher text: its control characters are escaped.
+                    source = %self.name, topic = %crate::untrusted::quote(&p.topic, &[], 200),
+                    reason = r.reason(), count = reasons.len(),
                     "payload rejected (counted in edgewatch_source_rejected_total; kept in the rejected table)"
                 );
             }
