@@ -104,11 +104,11 @@ impl Pipeline {
         })?;
         let sensors = reader.sensors()?;
         for s in &sensors {
-            self.sensors.remember(&s.id.as_str().into());
+            let id: Arc<str> = s.id.as_str().into();
+            self.sensors.remember(&id);
             let labels: Labels =
                 Arc::new(serde_json::from_value(s.labels.clone()).unwrap_or_default());
-            self.rules
-                .register(&s.id.as_str().into(), &labels, s.last_seen_ms);
+            self.rules.register(&id, &labels, s.last_seen_ms);
         }
         let mut firing = 0;
         let now = now_ms();

@@ -8,87 +8,81 @@ use std::path::Path;
 
 /// Every named file that is missing, unreadable, empty or not what it should be.
 pub(super) fn check(c: &Config) -> Vec<ConfigIssue> {
-    let mut issues = Vec::new();
-    let mut push = |key: String, message: String| {
-        issues.push(ConfigIssue {
+    let mut p = Problems::default();
+    if let Some(f) = &c.api.token_file {
+        p.secret("api.token-file".into(), f);
+    }
+    for (i, m) in c.sources.mqtt.iter().enumerate() {
+        let k = format!("sources.mqtt[{i}]");
+        if let Some(f) = &m.password_file {
+            p.secret(format!("{k}.password-file"), f);
+        }
+        if let Some(t) = &m.tls {
+            p.tls(&format!("{k}.tls"), t);
+        }
+    }
+    for (i, m) in c.sinks.mqtt.iter().enumerate() {
+        let k = format!("sinks.mqtt[{i}]");
+        if let Some(f) = &m.password_file {
+            p.secret(format!("{k}.password-file"), f);
+        }
+        if let Some(t) = &m.tls {
+            p.tls(&format!("{k}.tls"), t);
+        }
+    }
+    for (i, w) in c.sinks.webhook.iter().enumerate() {
+        let k = format!("sinks.webhook[{i}]");
+        if let Some(f) = &w.hmac_key_file {
+            p.secret(format!("{k}.hmac-key-file"), f);
+        }
+        if let Some(f) = &w.token_file {
+            p.secret(format!("{k}.token-file"), f);
+        }
+        if let Some(f) = &w.ca_file {
+            p.certificates(format!("{k}.ca-file"), f);
+        }
+    }
+    p.0
+}
+
+#[derive(Default)]
+struct Problems(Vec<ConfigIssue>);
+
+impl Problems {
+    fn push(&mut self, key: String, message: String) {
+        self.0.push(ConfigIssue {
             key,
             line: None,
             message,
-        })
-    };
-    let mut secret = |key: String, path: &Path| {
-        if let Some(e) = secret_problem(path) {
-            push(key, e);
-        }
-    };
-    if let Some(f) = &c.api.token_file {
-        secret("api.token-file".into(), f);
+        });
     }
-    for (i, m) in c.sources.mqtt.iter().enumerate() {
-        if let Some(f) = &m.password_file {
-            secret(format!("sources.mqtt[{i}].password-file"), f);
+
+    fn secret(&mut self, key: String, path: &Path) {
+        match crate::secret::read(path) {
+            Err(e) => self.push(key, e.to_string()),
+            Ok(s) if s.trim().is_empty() => self.push(
+                key,
+                format!("{} is empty: write the secret into it", path.display()),
+            ),
+            Ok(_) => {}
         }
     }
-    for (i, m) in c.sinks.mqtt.iter().enumerate() {
-        if let Some(f) = &m.password_file {
-            secret(format!("sinks.mqtt[{i}].password-file"), f);
+
+    fn certificates(&mut self, key: String, path: &Path) {
+        if let Err(e) = crate::tls::certificates(path) {
+            self.push(key, e.to_string());
         }
     }
-    for (i, w) in c.sinks.webhook.iter().enumerate() {
-        if let Some(f) = &w.hmac_key_file {
-            secret(format!("sinks.webhook[{i}].hmac-key-file"), f);
+
+    fn tls(&mut self, key: &str, t: &TlsConfig) {
+        self.certificates(format!("{key}.ca-file"), &t.ca_file);
+        if let Some(f) = &t.cert_file {
+            self.certificates(format!("{key}.cert-file"), f);
         }
-        if let Some(f) = &w.token_file {
-            secret(format!("sinks.webhook[{i}].token-file"), f);
-        }
-    }
-    let mut tls_issues = Vec::new();
-    for (i, m) in c.sources.mqtt.iter().enumerate() {
-        if let Some(t) = &m.tls {
-            tls_problems(&format!("sources.mqtt[{i}].tls"), t, &mut tls_issues);
-        }
-    }
-    for (i, m) in c.sinks.mqtt.iter().enumerate() {
-        if let Some(t) = &m.tls {
-            tls_problems(&format!("sinks.mqtt[{i}].tls"), t, &mut tls_issues);
-        }
-    }
-    for (i, w) in c.sinks.webhook.iter().enumerate() {
-        if let Some(f) = &w.ca_file {
-            if let Err(e) = crate::tls::certificates(f) {
-                tls_issues.push((format!("sinks.webhook[{i}].ca-file"), e.to_string()));
+        if let Some(f) = &t.key_file {
+            if let Err(e) = crate::tls::private_key(f) {
+                self.push(format!("{key}.key-file"), e.to_string());
             }
-        }
-    }
-    for (key, message) in tls_issues {
-        push(key, message);
-    }
-    issues
-}
-
-fn secret_problem(path: &Path) -> Option<String> {
-    match crate::secret::read(path) {
-        Err(e) => Some(e.to_string()),
-        Ok(s) if s.trim().is_empty() => Some(format!(
-            "{} is empty: write the secret into it",
-            path.display()
-        )),
-        Ok(_) => None,
-    }
-}
-
-fn tls_problems(key: &str, t: &TlsConfig, out: &mut Vec<(String, String)>) {
-    if let Err(e) = crate::tls::certificates(&t.ca_file) {
-        out.push((format!("{key}.ca-file"), e.to_string()));
-    }
-    if let Some(f) = &t.cert_file {
-        if let Err(e) = crate::tls::certificates(f) {
-            out.push((format!("{key}.cert-file"), e.to_string()));
-        }
-    }
-    if let Some(f) = &t.key_file {
-        if let Err(e) = crate::tls::private_key(f) {
-            out.push((format!("{key}.key-file"), e.to_string()));
         }
     }
 }

@@ -25,6 +25,18 @@ pub struct Failure {
     pub too_large: bool,
 }
 
+impl Failure {
+    /// A failure before anything got through, with no hint from the receiver.
+    pub fn new(message: String) -> Self {
+        Failure {
+            delivered: 0,
+            message,
+            retry_after: None,
+            too_large: false,
+        }
+    }
+}
+
 pub trait Deliver: Send {
     /// Sends `rows` in order; `Ok` once the receiver acknowledged all of them.
     fn send<'a>(

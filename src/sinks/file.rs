@@ -70,12 +70,7 @@ impl Deliver for Arc<Mutex<Rotating>> {
             })
             .await
             .unwrap_or_else(|e| Err(format!("file task failed: {e}")));
-            result.map_err(|message| Failure {
-                delivered: 0,
-                message,
-                retry_after: None,
-                too_large: false,
-            })
+            result.map_err(Failure::new)
         }
     }
 }

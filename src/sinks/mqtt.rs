@@ -289,10 +289,10 @@ async fn strike(
     }
     inflight.pop_front();
     let reason = format!(
-            "the broker dropped the connection {} times in a row while this item was the oldest unacknowledged (last: {})",
-            suspect.strikes,
-            crate::untrusted::quote(error, &[], 300)
-        );
+        "the broker dropped the connection {} times in a row while this item was the oldest unacknowledged (last: {})",
+        suspect.strikes,
+        crate::untrusted::quote(error, &[], 300)
+    );
     outbox.dead_letter(seq, reason).await;
     *suspect = Suspect::default();
 }

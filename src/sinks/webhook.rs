@@ -134,21 +134,10 @@ impl Deliver for Sender {
                 let items = req.items;
                 let result = tokio::task::spawn_blocking(move || s.post(&req))
                     .await
-                    .unwrap_or_else(|e| Err(PostError::new(format!("send task failed: {e}"))));
+                    .unwrap_or_else(|e| Err(Failure::new(format!("send task failed: {e}"))));
                 match result {
                     Ok(()) => delivered += items,
-                    Err(PostError {
-                        message,
-                        retry_after,
-                        too_large,
-                    }) => {
-                        return Err(Failure {
-                            delivered,
-                            message,
-                            retry_after,
-                            too_large,
-                        })
-                    }
+                    Err(f) => return Err(Failure { delivered, ..f }),
                 }
             }
             Ok(())
@@ -156,24 +145,9 @@ impl Deliver for Sender {
     }
 }
 
-struct PostError {
-    message: String,
-    retry_after: Option<Duration>,
-    too_large: bool,
-}
-
-impl PostError {
-    fn new(message: String) -> Self {
-        PostError {
-            message,
-            retry_after: None,
-            too_large: false,
-        }
-    }
-}
-
 impl Sender {
-    fn post(&self, req: &Request) -> Result<(), PostError> {
+    /// One request; a failure counts nothing delivered (the caller knows how much was).
+    fn post(&self, req: &Request) -> Result<(), Failure> {
         let mut r = self
             .agent
             .post(&*self.url)
@@ -192,7 +166,7 @@ impl Sender {
         }
         let mut resp = r
             .send(req.body.as_str())
-            .map_err(|e| PostError::new(format!("{}: {e}", self.shown)))?;
+            .map_err(|e| Failure::new(format!("{}: {e}", self.shown)))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
@@ -221,7 +195,8 @@ impl Sender {
         } else {
             ""
         };
-        Err(PostError {
+        Err(Failure {
+            delivered: 0,
             message: format!("{} answered {status}{why}: {text}", self.shown),
             retry_after,
             too_large: status == ureq::http::StatusCode::PAYLOAD_TOO_LARGE,

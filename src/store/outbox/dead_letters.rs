@@ -5,7 +5,7 @@
 //! past the old one, and the new number keeps the dedup key unique.
 
 use super::{ItemKind, Outboxes};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -88,7 +88,7 @@ impl Outboxes {
                 params![sink, seq as i64],
                 |r| r.get(0),
             )
-            .ok();
+            .optional()?;
         let Some(bytes) = bytes else {
             // Already delivered or evicted: nothing to move.
             return Ok(());
