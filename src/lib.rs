@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod ml;
 pub mod pipeline;
 pub mod reading;
+pub mod reconnect;
 pub mod secret;
 pub mod sensor_glob;
 pub mod sensor_limit;

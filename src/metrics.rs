@@ -157,6 +157,8 @@ pub struct DeviceMetrics {
     pub device: String,
     pub requests: Counter,
     pub timeouts: Counter,
+    /// Replies holding fewer values than the request asked for.
+    pub short_replies: Counter,
     /// Exceptions by Modbus exception code.
     pub exceptions: Mutex<std::collections::BTreeMap<u8, u64>>,
     pub up: Gauge,
@@ -669,7 +671,7 @@ fn render_devices(o: &mut String, devices: &[Arc<DeviceMetrics>]) {
         return;
     }
     type Get = fn(&DeviceMetrics) -> u64;
-    let series: [(&str, &str, &str, Get); 3] = [
+    let series: [(&str, &str, &str, Get); 4] = [
         (
             "edgewatch_modbus_requests_total",
             "counter",
@@ -681,6 +683,12 @@ fn render_devices(o: &mut String, devices: &[Arc<DeviceMetrics>]) {
             "counter",
             "Modbus requests that got no answer in time.",
             |d| d.timeouts.get(),
+        ),
+        (
+            "edgewatch_modbus_short_replies_total",
+            "counter",
+            "Modbus replies with fewer values than asked (the points beyond are read as bad quality).",
+            |d| d.short_replies.get(),
         ),
         (
             "edgewatch_modbus_device_up",

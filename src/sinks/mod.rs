@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod file;
 pub mod mqtt;
 pub mod mqtt_topic;
+mod mqtt_uplink;
 pub mod presets;
 mod route;
 pub mod webhook;

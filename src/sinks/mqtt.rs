@@ -9,26 +9,25 @@
 
 use super::envelope::{self, EventView};
 use super::mqtt_topic;
+use super::mqtt_uplink::Uplink;
 use super::{OutboxHandle, PendingHandle, SinkError};
 use crate::backoff::Backoff;
 use crate::config::MqttSinkConfig;
-use crate::store::{ItemKind, OutboxRow, WriteOp};
+use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
+use crate::store::{ItemKind, WriteOp};
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS, Transport};
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub struct MqttSink {
     pub(super) handle: PendingHandle,
     options: MqttOptions,
-    alert_topic: String,
-    aggregate_topic: String,
-    retain_alerts: bool,
-    max_packet: usize,
+    publish: Publish,
     dead_letter_after: u32,
-    backoff: Backoff,
+    reconnect: Reconnect,
     host: String,
 }
 
@@ -37,19 +36,18 @@ pub struct MqttSink {
 /// minimum (a broker that accepts and then drops us must not be hammered).
 const STABLE_AFTER: Duration = Duration::from_secs(30);
 
-/// The in-flight row at the head when the broker last dropped the connection,
-/// and how many drops in a row it has been at the head for.
-#[derive(Default)]
-struct Suspect {
-    seq: u64,
-    strikes: u32,
+/// How rows become publishes.
+struct Publish {
+    alert_topic: String,
+    aggregate_topic: String,
+    retain_alerts: bool,
+    max_packet: usize,
 }
 
-struct InFlight {
-    row: OutboxRow,
-    pkid: Option<u16>,
-    acked: bool,
-    sent: Instant,
+/// Why one connection ended.
+enum Ended {
+    Shutdown,
+    Lost(String),
 }
 
 impl MqttSink {
@@ -80,34 +78,27 @@ impl MqttSink {
         }
         Ok(MqttSink {
             options: o,
-            alert_topic: c.alert_topic.clone(),
-            aggregate_topic: c.aggregate_topic.clone(),
-            retain_alerts: c.retain_alerts,
-            max_packet,
+            publish: Publish {
+                alert_topic: c.alert_topic.clone(),
+                aggregate_topic: c.aggregate_topic.clone(),
+                retain_alerts: c.retain_alerts,
+                max_packet,
+            },
             dead_letter_after: c.dead_letter_after,
-            backoff: Backoff::new(c.retry.min, c.retry.max, 0.5),
+            reconnect: Reconnect::new(Backoff::new(c.retry.min, c.retry.max, 0.5), STABLE_AFTER),
             host: format!("{}:{}", c.host, c.port),
             handle,
         })
     }
 
     pub async fn run(mut self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
-        let (alert_topic, aggregate_topic) =
-            (self.alert_topic.clone(), self.aggregate_topic.clone());
         let mut outbox = self.handle.connect(writer);
         tracing::info!(sink = %outbox.name, broker = %self.host, "mqtt sink starting");
         let window = outbox.batch.max(1);
-        // Leased, not yet published (oldest first), and published, not yet acked.
-        let mut queue: VecDeque<OutboxRow> = VecDeque::new();
-        let mut inflight: VecDeque<InFlight> = VecDeque::new();
-        let mut cursor = 0u64;
+        let mut uplink = Uplink::new(window, self.dead_letter_after);
         let mut failures = 0u64;
-        let mut suspect = Suspect::default();
         while !shutdown.is_cancelled() {
-            // Whatever the last connection did not get acknowledged goes first.
-            while let Some(f) = inflight.pop_back() {
-                queue.push_front(f.row);
-            }
+            uplink.reconnecting();
             let (client, mut eventloop) = AsyncClient::new(self.options.clone(), window + 16);
             let (ev_tx, mut events) = mpsc::channel(256);
             let poller = tokio::spawn(async move {
@@ -120,56 +111,17 @@ impl MqttSink {
                 }
             });
             let mut connected = false;
-            let mut connected_at = Instant::now();
-            let mut stable = false;
-            let error = loop {
+            let ended = loop {
                 if connected {
-                    while inflight.len() < window {
-                        if queue.is_empty() {
-                            let rows = outbox.lease(cursor, window - inflight.len()).await;
-                            if let Some(last) = rows.last() {
-                                cursor = last.seq;
-                            }
-                            queue.extend(rows);
-                        }
-                        let Some(row) = queue.pop_front() else { break };
-                        let view = EventView::parse(&row);
-                        let (topic, retain) = match row.kind {
-                            ItemKind::Alert => {
-                                (topic(&alert_topic, &outbox, &view), self.retain_alerts)
-                            }
-                            ItemKind::Aggregate => (topic(&aggregate_topic, &outbox, &view), false),
-                        };
-                        let payload = envelope::render(&outbox.gateway, &outbox.name, &row);
-                        if let Err(why) = mqtt_topic::check(&topic, payload.len(), self.max_packet)
-                        {
-                            outbox
-                                .dead_letter(row.seq, format!("cannot be published: {why}"))
-                                .await;
-                            continue;
-                        }
-                        if client
-                            .try_publish(topic, QoS::AtLeastOnce, retain, payload)
-                            .is_err()
-                        {
-                            queue.push_front(row);
-                            break;
-                        }
-                        inflight.push_back(InFlight {
-                            row,
-                            pkid: None,
-                            acked: false,
-                            sent: Instant::now(),
-                        });
-                    }
+                    self.publish.window(&client, &mut uplink, &outbox).await;
                 }
-                let can_take_more = connected && queue.is_empty() && inflight.len() < window;
+                let can_take_more = connected && uplink.can_take_more();
                 let first = tokio::select! {
                     biased;
-                    _ = shutdown.cancelled() => break None,
+                    _ = shutdown.cancelled() => break Ended::Shutdown,
                     ev = events.recv() => ev,
-                    more = outbox.wait_for_more(cursor, &shutdown), if can_take_more => {
-                        if !more { break None; }
+                    more = outbox.wait_for_more(uplink.cursor(), &shutdown), if can_take_more => {
+                        if !more { break Ended::Shutdown; }
                         continue;
                     }
                 };
@@ -179,26 +131,29 @@ impl MqttSink {
                 let mut acked_upto = None;
                 let mut failed = None;
                 while let Some(ev) = next.take() {
+                    let now = Instant::now();
                     match ev {
                         Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
                             connected = true;
-                            connected_at = Instant::now();
+                            self.reconnect.connected(now);
                             outbox.metrics.connected.set(1);
                             if failures > 0 {
-                                tracing::info!(sink = %outbox.name, "mqtt sink connected again; resending {} unacknowledged", queue.len());
+                                tracing::info!(sink = %outbox.name, "mqtt sink connected again; resending {} unacknowledged", uplink.unsent());
                             } else {
                                 tracing::info!(sink = %outbox.name, session_present = ack.session_present, "mqtt sink connected");
                             }
                             outbox.metrics.set_error(None);
                         }
-                        Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => {
-                            if let Some(f) = inflight.iter_mut().find(|f| f.pkid.is_none()) {
-                                f.pkid = Some(pkid);
-                            }
-                        }
+                        Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => uplink.written(pkid),
                         Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
-                            if let Some(seq) = on_puback(&mut inflight, ack.pkid, &outbox) {
-                                acked_upto = Some(seq);
+                            let a = uplink.puback(ack.pkid, now);
+                            if let Some(l) = a.latency {
+                                outbox.metrics.send_latency_us.record(l.as_micros() as u64);
+                            }
+                            outbox.metrics.sent.add(a.delivered);
+                            if a.upto.is_some() {
+                                acked_upto = a.upto;
+                                self.reconnect.progressed();
                             }
                         }
                         Some(Ok(_)) => {}
@@ -211,113 +166,82 @@ impl MqttSink {
                 }
                 if let Some(seq) = acked_upto {
                     outbox.delivered(seq).await;
-                    if seq >= suspect.seq {
-                        suspect = Suspect::default();
-                    }
                 }
-                if connected
-                    && !stable
-                    && (acked_upto.is_some() || connected_at.elapsed() >= STABLE_AFTER)
-                {
-                    stable = true;
+                self.reconnect.tick(Instant::now());
+                if self.reconnect.is_proven() {
                     failures = 0;
-                    self.backoff.reset();
                 }
                 if let Some(e) = failed {
-                    break Some(e);
+                    break Ended::Lost(e);
                 }
             };
             outbox.metrics.connected.set(0);
-            match error {
-                None => {
-                    // Shutdown: say goodbye; whatever is unacknowledged is resent next start.
+            let e = match ended {
+                Ended::Shutdown => {
+                    // Say goodbye; whatever is unacknowledged is resent next start.
                     let _ = client.try_disconnect();
                     let _ = tokio::time::timeout(Duration::from_secs(1), poller).await;
                     break;
                 }
-                Some(e) => {
-                    poller.abort();
-                    if connected {
-                        strike(
-                            self.dead_letter_after,
-                            &mut suspect,
-                            &mut inflight,
-                            &outbox,
-                            &e,
-                        )
-                        .await;
-                    }
-                    failures += 1;
-                    outbox.metrics.retries.inc();
-                    let delay = self.backoff.next_delay();
-                    if failures == 1 || failures.is_power_of_two() {
-                        tracing::warn!(sink = %outbox.name, broker = %self.host, error = %e, failures, retry_in = ?delay, "mqtt sink disconnected; items stay queued");
-                    }
-                    outbox.metrics.set_error(Some(e));
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
+                Ended::Lost(e) => e,
+            };
+            poller.abort();
+            if connected {
+                if let Some((seq, reason)) = uplink.dropped(&e) {
+                    outbox.dead_letter(seq, reason).await;
                 }
+            }
+            failures += 1;
+            outbox.metrics.retries.inc();
+            let retry = self.reconnect.lost(Instant::now());
+            if retry.short_lived >= SHORT_LIVED_WARN && retry.short_lived.is_power_of_two() {
+                tracing::warn!(sink = %outbox.name, broker = %self.host, client_id = %self.options.client_id(), error = %e, times = retry.short_lived, retry_in = ?retry.delay, "the broker keeps closing the connection soon after accepting it: another client may be using the same client id (cloned gateway images share /etc/hostname, which the default id comes from); set a unique client-id or gateway.id");
+            } else if failures == 1 || failures.is_power_of_two() {
+                tracing::warn!(sink = %outbox.name, broker = %self.host, error = %e, failures, retry_in = ?retry.delay, "mqtt sink disconnected; items stay queued");
+            }
+            outbox.metrics.set_error(Some(e));
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(retry.delay) => {}
             }
         }
     }
 }
 
-/// The broker dropped a working connection: the oldest unacknowledged publish is
-/// the likely cause (a broker acknowledges in order). After `dead-letter-after`
-/// drops in a row with the same row at the head, that row goes to the dead
-/// letters so the queue behind it moves.
-async fn strike(
-    dead_letter_after: u32,
-    suspect: &mut Suspect,
-    inflight: &mut VecDeque<InFlight>,
-    outbox: &OutboxHandle,
-    error: &str,
-) {
-    let Some(head) = inflight.front().filter(|f| f.pkid.is_some() && !f.acked) else {
-        return;
-    };
-    let seq = head.row.seq;
-    if suspect.seq == seq {
-        suspect.strikes += 1;
-    } else {
-        *suspect = Suspect { seq, strikes: 1 };
-    }
-    if dead_letter_after == 0 || suspect.strikes < dead_letter_after {
-        return;
-    }
-    inflight.pop_front();
-    let reason = format!(
-        "the broker dropped the connection {} times in a row while this item was the oldest unacknowledged (last: {})",
-        suspect.strikes,
-        crate::untrusted::quote(error, &[], 300)
-    );
-    outbox.dead_letter(seq, reason).await;
-    *suspect = Suspect::default();
-}
-
-/// Marks one publish acknowledged and pops the acknowledged prefix; returns the
-/// last sequence number of that prefix.
-fn on_puback(inflight: &mut VecDeque<InFlight>, pkid: u16, outbox: &OutboxHandle) -> Option<u64> {
-    if let Some(f) = inflight
-        .iter_mut()
-        .find(|f| f.pkid == Some(pkid) && !f.acked)
-    {
-        f.acked = true;
-        outbox
-            .metrics
-            .send_latency_us
-            .record(f.sent.elapsed().as_micros() as u64);
-    }
-    let mut upto = None;
-    while inflight.front().is_some_and(|f| f.acked) {
-        if let Some(f) = inflight.pop_front() {
-            upto = Some(f.row.seq);
-            outbox.metrics.sent.inc();
+impl Publish {
+    /// Leases and publishes until the window is full or the outbox is empty; an
+    /// item that can never be published goes to the dead letters.
+    async fn window(&self, client: &AsyncClient, uplink: &mut Uplink, outbox: &OutboxHandle) {
+        loop {
+            let wants = uplink.wants();
+            if wants > 0 {
+                uplink.leased(outbox.lease(uplink.cursor(), wants).await);
+            }
+            let Some(row) = uplink.next_to_send() else {
+                return;
+            };
+            let view = EventView::parse(&row);
+            let (topic, retain) = match row.kind {
+                ItemKind::Alert => (topic(&self.alert_topic, outbox, &view), self.retain_alerts),
+                ItemKind::Aggregate => (topic(&self.aggregate_topic, outbox, &view), false),
+            };
+            let payload = envelope::render(&outbox.gateway, &outbox.name, &row);
+            if let Err(why) = mqtt_topic::check(&topic, payload.len(), self.max_packet) {
+                outbox
+                    .dead_letter(row.seq, format!("cannot be published: {why}"))
+                    .await;
+                continue;
+            }
+            if client
+                .try_publish(topic, QoS::AtLeastOnce, retain, payload)
+                .is_err()
+            {
+                uplink.not_taken(row);
+                return;
+            }
+            uplink.handed_over(row, Instant::now());
         }
     }
-    upto
 }
 
 /// A publish topic from a template, its values made valid topic text.

@@ -1,5 +1,6 @@
 //! MQTT source (rumqttc): subscriptions with wildcards, TLS via rustls, persistent
-//! session, manual acknowledgements, reconnect with jittered backoff.
+//! session, manual acknowledgements, reconnect with jittered backoff (reset only
+//! once a connection delivered a message or stayed up, see [`crate::reconnect`]).
 //!
 //! Durability: a QoS 1 message is PUBACKed only once the batch holding it is
 //! committed. The writer raises a per-source watermark ([`CommitAck`]); a small
@@ -12,6 +13,7 @@ use crate::backoff::Backoff;
 use crate::config::MqttSourceConfig;
 use crate::metrics::SourceMetrics;
 use crate::reading::now_ms;
+use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
 use crate::store::{CommitAck, Rejected};
 use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter,
@@ -28,12 +30,14 @@ const ACK_GRACE: Duration = Duration::from_secs(5);
 /// The MQTT maximum, so an oversized payload reaches our own check (and is counted
 /// and acknowledged) instead of breaking the connection in a redelivery loop.
 const MAX_PACKET: usize = 268_435_455;
+/// A connection without a message counts as working once it stayed up this long.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
 
 pub struct MqttSource {
     name: Arc<str>,
     options: MqttOptions,
     subscriptions: Vec<(String, QoS, Decoder)>,
-    backoff: Backoff,
+    reconnect: Reconnect,
     metrics: Arc<SourceMetrics>,
 }
 
@@ -97,7 +101,10 @@ impl MqttSource {
             name: c.name.as_str().into(),
             options: o,
             subscriptions,
-            backoff: Backoff::new(c.reconnect_min, c.reconnect_max, 0.5),
+            reconnect: Reconnect::new(
+                Backoff::new(c.reconnect_min, c.reconnect_max, 0.5),
+                STABLE_AFTER,
+            ),
             metrics,
         })
     }
@@ -123,7 +130,7 @@ impl MqttSource {
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     self.metrics.connected.set(1);
-                    self.backoff.reset();
+                    self.reconnect.connected(tokio::time::Instant::now());
                     // Publishes of the previous connection will be redelivered; their
                     // packet ids mean nothing on this one.
                     if let Ok(mut p) = pending.lock() {
@@ -149,21 +156,26 @@ impl MqttSource {
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
+                    self.reconnect.progressed();
                     seq += 1;
                     let batch = self.decode(&p, seq, &watermark, &pending, &mut rejected_logged);
                     if out.send(batch).await.is_err() {
                         break;
                     }
                 }
-                Ok(_) => {}
+                Ok(_) => self.reconnect.tick(tokio::time::Instant::now()),
                 Err(e) => {
                     self.metrics.connected.set(0);
                     self.metrics.reconnects.inc();
-                    let delay = self.backoff.next_delay();
-                    tracing::warn!(source = %self.name, error = %e, retry_in = ?delay, "mqtt connection failed");
+                    let retry = self.reconnect.lost(tokio::time::Instant::now());
+                    if retry.short_lived >= SHORT_LIVED_WARN {
+                        tracing::warn!(source = %self.name, client_id = %self.options.client_id(), error = %e, times = retry.short_lived, retry_in = ?retry.delay, "the broker keeps closing the connection soon after accepting it: another client may be using the same client id (cloned gateway images share /etc/hostname, which the default id comes from); set a unique client-id or gateway.id");
+                    } else {
+                        tracing::warn!(source = %self.name, error = %e, retry_in = ?retry.delay, "mqtt connection failed");
+                    }
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(delay) => {}
+                        _ = tokio::time::sleep(retry.delay) => {}
                     }
                 }
             }

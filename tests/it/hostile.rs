@@ -719,3 +719,39 @@ fn a_webhook_url_stays_out_of_the_log_even_at_trace_level() {
     let status = d.json("/api/v1/status").to_string();
     assert!(!status.contains("XSECRETPATHX"), "{status}");
 }
+
+/// Two gateways cloned from one image share a client id: the broker drops the
+/// older connection each time the other connects. They used to reset their
+/// backoff on every CONNACK and kick each other off at the minimum delay forever;
+/// now the delay grows (no message ever arrived on those connections) and the log
+/// says what is likely wrong.
+#[test]
+fn two_gateways_sharing_a_client_id_back_off_and_say_why() {
+    let broker = Broker::start();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let extra = "reconnect-min = \"100ms\"\nreconnect-max = \"20s\"";
+    let daemons: Vec<Daemon> = dirs
+        .iter()
+        .map(|d| Daemon::start(d.path(), &source(broker.port, extra)))
+        .collect();
+    std::thread::sleep(Duration::from_secs(8));
+    let reconnects: Vec<f64> = daemons
+        .iter()
+        .map(|d| d.metric("edgewatch_source_reconnects_total{source=\"in\"}"))
+        .collect();
+    // 0.1 + 0.2 + 0.4 + ... s between attempts: a handful in 8 s (the fixed
+    // minimum delay gave about 50 each).
+    assert!(
+        reconnects.iter().all(|&n| n <= 12.0) && reconnects.iter().any(|&n| n >= 2.0),
+        "reconnects {reconnects:?}"
+    );
+    assert!(
+        daemons.iter().any(|d| d.log().contains("same client id")),
+        "{}\n---\n{}",
+        daemons[0].log(),
+        daemons[1].log()
+    );
+    for d in daemons {
+        assert!(d.terminate().success());
+    }
+}

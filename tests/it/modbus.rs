@@ -404,3 +404,91 @@ fn mbpoll_reads_the_simulator_server() {
     );
     drop(server);
 }
+
+/// A device whose firmware answers fewer registers than asked: the points beyond
+/// the reply are bad quality and the short reply is counted, never silently dropped.
+#[test]
+fn a_short_reply_reads_the_missing_points_as_bad_and_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let points: Vec<Value> = (0..4)
+        .map(
+            |a| json!({"name": format!("r{a}"), "table": "holding", "address": a, "value": 10 + a}),
+        )
+        .collect();
+    let spec = json!({"devices": [{"id": 3, "short": 2, "points": points}]});
+    let (_server, _log) = pymodbus(dir.path(), &spec, &["--tcp", &port.to_string()]);
+    assert!(wait_until(Duration::from_secs(15), || TcpStream::connect(
+        ("127.0.0.1", port)
+    )
+    .is_ok()));
+    let config = format!(
+        "{}[[sources.modbus]]\nname = \"tcp\"\ntcp = \"127.0.0.1:{port}\"\ntimeout = \"1s\"\n\
+         devices = [{{ name = \"fw\", unit = 3, map = \"four\", interval = \"200ms\" }}]\n",
+        map_toml("four", &points),
+    );
+    let d = Daemon::start(dir.path(), &config);
+    let db = d.db();
+    let short = || d.metric("edgewatch_modbus_short_replies_total{source=\"tcp\",device=\"fw\"}");
+    let seen = wait_until(Duration::from_secs(20), || {
+        last_values(&db).len() >= 5 && short() >= 2.0
+    });
+    assert!(seen, "sensors: {:?}\nlog:\n{}", last_values(&db), d.log());
+    let values = last_values(&db);
+    let of = |n: &str| values.iter().find(|(s, ..)| s == n).cloned().unwrap();
+    assert_eq!(of("tcp/fw/r0").1, 10.0);
+    assert_eq!(of("tcp/fw/r1").2, "good");
+    for missing in ["tcp/fw/r2", "tcp/fw/r3"] {
+        assert_eq!(of(missing).2, "bad", "{missing}");
+    }
+    // A reply is still an answer: the device stays up.
+    assert_eq!(
+        d.metric("edgewatch_modbus_device_up{source=\"tcp\",device=\"fw\"}"),
+        1.0
+    );
+    assert!(d.log().contains("fewer values than asked"), "{}", d.log());
+    assert!(d.terminate().success());
+}
+
+/// A peer that accepts every connection and closes it at once (a gateway at its
+/// connection limit): edgewatch backs off instead of reconnecting in a tight loop.
+#[test]
+fn a_peer_that_accepts_and_closes_is_reconnected_with_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = accepts.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    let config = format!(
+        "{}[[sources.modbus]]\nname = \"tcp\"\ntcp = \"127.0.0.1:{port}\"\ntimeout = \"1s\"\n\
+         backoff-min = \"200ms\"\nbackoff-max = \"2s\"\n\
+         devices = [{{ name = \"m\", unit = 1, map = \"one\", interval = \"100ms\" }}]\n",
+        map_toml(
+            "one",
+            &[json!({"name": "r", "table": "holding", "address": 0})]
+        ),
+    );
+    let d = Daemon::start(dir.path(), &config);
+    assert!(wait_until(Duration::from_secs(10), || accepts
+        .load(std::sync::atomic::Ordering::SeqCst)
+        >= 1));
+    let first = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(5));
+    let n = accepts.load(std::sync::atomic::Ordering::SeqCst);
+    // 0.2 + 0.4 + 0.8 + 1.6 + 2 + 2 s between attempts (jitter halves at most):
+    // at most ~12 in 5 s; the tight loop made thousands.
+    assert!(n <= 15, "{n} connections in {:?}", first.elapsed());
+    assert!(n >= 3, "it keeps trying: {n}");
+    assert!(
+        d.log().contains("keeps closing the connection"),
+        "{}",
+        d.log()
+    );
+    assert!(d.terminate().success());
+}

@@ -9,6 +9,8 @@ SPEC: {"devices": [{"id": 1, "busy": false, "points": [
 Values are encoded here with Python's struct, independently of edgewatch. Only the
 addresses the points cover exist: reading others answers "illegal data address".
 A device with "busy": true answers every request with exception 6 (device busy).
+A device with "short": N answers register reads with at most N registers (a device
+whose firmware disagrees with the map).
 Each request received is appended to LOG as `DEVICE FUNCTION` (one line each).
 """
 import asyncio
@@ -59,6 +61,7 @@ def main():
     spec = json.load(open(sys.argv[1]))
     log = open(sys.argv[2], "a", buffering=1)
     busy = {d["id"] for d in spec["devices"] if d.get("busy")}
+    short = {d["id"]: d["short"] for d in spec["devices"] if "short" in d}
 
     def trace_pdu(sending, pdu):
         if not sending:
@@ -67,6 +70,8 @@ def main():
         if pdu.dev_id in busy:
             return ExceptionResponse(pdu.function_code, 6, device_id=pdu.dev_id,
                                      transaction=pdu.transaction_id)
+        if pdu.dev_id in short and getattr(pdu, "registers", None):
+            pdu.registers = pdu.registers[:short[pdu.dev_id]]
         return pdu
 
     devices = [device(d) for d in spec["devices"]]

@@ -13,6 +13,7 @@
 
 pub mod decode;
 pub mod plan;
+pub mod schedule;
 
 use super::{IngestBatch, IngestTx, SourceError};
 use crate::backoff::Backoff;
@@ -21,6 +22,7 @@ use crate::metrics::{DeviceMetrics, Metrics, SourceMetrics};
 use crate::reading::{now_ms, Labels, Quality, Reading};
 use decode::{DataType, Order, Table};
 use plan::{ReadRequest, Span};
+use schedule::{Effect, Next, Outcome, Schedule};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,14 +46,10 @@ struct Point {
 struct Device {
     name: String,
     unit: u8,
-    interval: Duration,
     reads: Vec<ReadRequest>,
     points: Vec<Point>,
     up_sensor: Arc<str>,
     labels: Labels,
-    next_due: Instant,
-    down: bool,
-    backoff: Backoff,
     metrics: Arc<DeviceMetrics>,
 }
 
@@ -73,7 +71,7 @@ pub struct ModbusSource {
     timeout: Duration,
     retries: u32,
     delay: Duration,
-    reconnect: Backoff,
+    schedule: Schedule,
     metrics: Arc<SourceMetrics>,
 }
 
@@ -170,14 +168,10 @@ impl ModbusSource {
             devices.push(Device {
                 name: d.name.clone(),
                 unit: d.unit,
-                interval: d.interval,
                 reads,
                 points,
                 up_sensor: format!("{}/{}/up", c.name, d.name).into(),
                 labels: device_labels,
-                next_due: now,
-                down: false,
-                backoff: Backoff::new(c.backoff_min, c.backoff_max, 0.5),
                 metrics: metrics.modbus_device(&c.name, &d.name),
             });
         }
@@ -188,7 +182,11 @@ impl ModbusSource {
             timeout: c.timeout,
             retries: c.retries,
             delay: c.inter_request_delay,
-            reconnect: Backoff::new(c.backoff_min, c.backoff_max, 0.5),
+            schedule: Schedule::new(
+                &c.devices.iter().map(|d| d.interval).collect::<Vec<_>>(),
+                &Backoff::new(c.backoff_min, c.backoff_max, 0.5),
+                now,
+            ),
             metrics: metrics.source(&c.name, "modbus"),
         })
     }
@@ -197,102 +195,129 @@ impl ModbusSource {
         &self.name
     }
 
+    /// Performs what the schedule says: connect, poll the device due next, report
+    /// the outcome, until `shutdown`.
     pub async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
-        'connect: while !shutdown.is_cancelled() {
-            let mut ctx = match self.connect().await {
-                Ok(ctx) => {
-                    self.metrics.connected.set(1);
-                    self.reconnect.reset();
-                    ctx
-                }
-                Err(e) => {
-                    self.metrics.connected.set(0);
-                    self.metrics.reconnects.inc();
-                    let delay = self.reconnect.next_delay();
-                    tracing::warn!(source = %self.name, error = %e, retry_in = ?delay, "modbus connection failed");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(delay) => continue,
-                    }
+        let mut ctx = None;
+        loop {
+            let next = self.schedule.next();
+            let at = match next {
+                Next::Connect { at } | Next::Poll { at, .. } => at,
+                Next::Idle => {
+                    shutdown.cancelled().await;
+                    break;
                 }
             };
-            loop {
-                let Some(i) = (0..self.devices.len()).min_by_key(|&i| self.devices[i].next_due)
-                else {
-                    shutdown.cancelled().await;
-                    break 'connect;
-                };
-                let due = self.devices[i].next_due;
-                tokio::select! {
-                    _ = shutdown.cancelled() => break 'connect,
-                    _ = tokio::time::sleep_until(due) => {}
-                }
-                let started = Instant::now();
-                let d = &mut self.devices[i];
-                d.metrics
-                    .schedule_lag_us
-                    .record(started.duration_since(due).as_micros() as u64);
-                let mut readings = Vec::new();
-                let result = poll(
-                    &mut ctx,
-                    d,
-                    self.timeout,
-                    self.retries,
-                    self.delay,
-                    &mut readings,
-                )
-                .await;
-                let now = now_ms();
-                match result {
-                    Ok(()) => {
-                        d.metrics
-                            .poll_latency_us
-                            .record(started.elapsed().as_micros() as u64);
-                        if d.down {
-                            tracing::info!(source = %self.name, device = %d.name, "modbus device answers again");
-                        }
-                        d.down = false;
-                        d.metrics.up.set(1);
-                        d.backoff.reset();
-                        // Fixed rate: the next poll is one interval after this one was due,
-                        // unless the bus fell behind by more than that.
-                        d.next_due = (due + d.interval).max(started);
-                        readings.push(up_reading(d, now, 1.0));
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep_until(at) => {}
+            }
+            match next {
+                Next::Connect { .. } => ctx = self.open().await,
+                Next::Poll { device, at } => {
+                    let Some(c) = ctx.as_mut() else { continue };
+                    let (keep, readings) = self.poll_device(c, device, at).await;
+                    if !keep {
+                        ctx = None;
                     }
-                    Err(PollError::Timeout) => {
-                        let delay = d.backoff.next_delay();
-                        if !d.down {
-                            tracing::warn!(source = %self.name, device = %d.name, unit = d.unit, retry_in = ?delay, "modbus device does not answer; marked down");
-                        }
-                        d.down = true;
-                        d.metrics.up.set(0);
-                        d.next_due = Instant::now() + delay;
-                        readings.push(up_reading(d, now, 0.0));
+                    if !send(&out, &self.metrics, readings).await {
+                        break;
                     }
-                    Err(PollError::Transport(e)) => {
-                        self.metrics.connected.set(0);
-                        self.metrics.reconnects.inc();
-                        tracing::warn!(source = %self.name, error = %e, "modbus connection lost; reconnecting");
-                        d.next_due = Instant::now();
-                        send(&out, &self.metrics, readings).await;
-                        continue 'connect;
+                    // The pause slow RTU devices need applies between devices too.
+                    if !self.delay.is_zero() {
+                        tokio::time::sleep(self.delay).await;
                     }
                 }
-                let timed_out = d.down;
-                if !send(&out, &self.metrics, readings).await {
-                    break 'connect;
-                }
-                // The pause slow RTU devices need applies between devices too.
-                if !self.delay.is_zero() {
-                    tokio::time::sleep(self.delay).await;
-                }
-                // After a timeout a late answer may still arrive: start clean.
-                if timed_out {
-                    continue 'connect;
-                }
+                Next::Idle => {}
             }
         }
         self.metrics.connected.set(0);
+    }
+
+    /// Opens the connection and tells the schedule how that went.
+    async fn open(&mut self) -> Option<Context> {
+        match self.connect().await {
+            Ok(ctx) => {
+                self.metrics.connected.set(1);
+                self.schedule.connected(Instant::now());
+                Some(ctx)
+            }
+            Err(e) => {
+                self.metrics.connected.set(0);
+                self.metrics.reconnects.inc();
+                let retry = self.schedule.connect_failed(Instant::now());
+                tracing::warn!(source = %self.name, error = %e, retry_in = ?retry.delay, "modbus connection failed");
+                None
+            }
+        }
+    }
+
+    /// Polls one device; returns whether the connection stays open, and the
+    /// readings (the device's `up` reading included).
+    async fn poll_device(
+        &mut self,
+        ctx: &mut Context,
+        device: usize,
+        due: Instant,
+    ) -> (bool, Vec<Reading>) {
+        let started = Instant::now();
+        let d = &self.devices[device];
+        d.metrics
+            .schedule_lag_us
+            .record(started.duration_since(due).as_micros() as u64);
+        let mut readings = Vec::new();
+        let result = poll(
+            ctx,
+            d,
+            self.timeout,
+            self.retries,
+            self.delay,
+            &mut readings,
+        )
+        .await;
+        let outcome = match &result {
+            Ok(()) => Outcome::Answered,
+            Err(PollError::Timeout) => Outcome::Timeout,
+            Err(PollError::Transport(_)) => Outcome::Transport,
+        };
+        let now = Instant::now();
+        let ts = now_ms();
+        match self.schedule.polled(device, due, started, now, outcome) {
+            Effect::Up { recovered } => {
+                d.metrics
+                    .poll_latency_us
+                    .record(started.elapsed().as_micros() as u64);
+                if recovered {
+                    tracing::info!(source = %self.name, device = %d.name, "modbus device answers again");
+                }
+                d.metrics.up.set(1);
+                readings.push(up_reading(d, ts, 1.0));
+                (true, readings)
+            }
+            Effect::Down { newly, retry_in } => {
+                if newly {
+                    tracing::warn!(source = %self.name, device = %d.name, unit = d.unit, retry_in = ?retry_in, "modbus device does not answer; marked down");
+                }
+                d.metrics.up.set(0);
+                readings.push(up_reading(d, ts, 0.0));
+                // After a timeout a late answer may still arrive: start clean.
+                (false, readings)
+            }
+            Effect::Lost(retry) => {
+                self.metrics.connected.set(0);
+                self.metrics.reconnects.inc();
+                let error = match result {
+                    Err(PollError::Transport(e)) => e,
+                    _ => String::new(),
+                };
+                if retry.short_lived >= crate::reconnect::SHORT_LIVED_WARN {
+                    tracing::warn!(source = %self.name, error = %error, retry_in = ?retry.delay, times = retry.short_lived, "modbus peer keeps closing the connection right after accepting it (connection limit of the device or gateway reached?); backing off");
+                } else {
+                    tracing::warn!(source = %self.name, error = %error, retry_in = ?retry.delay, "modbus connection lost; reconnecting");
+                }
+                (false, readings)
+            }
+        }
     }
 
     async fn connect(&self) -> Result<Context, String> {
@@ -364,7 +389,7 @@ async fn send(out: &IngestTx, m: &SourceMetrics, readings: Vec<Reading>) -> bool
 /// Reads every request of one device; appends its readings.
 async fn poll(
     ctx: &mut Context,
-    d: &mut Device,
+    d: &Device,
     timeout: Duration,
     retries: u32,
     delay: Duration,
@@ -393,6 +418,9 @@ async fn poll(
         let ts = now_ms();
         match answer {
             Ok(Ok(raw)) => {
+                if raw.len() < usize::from(req.count) {
+                    short_reply(d, req, raw.len());
+                }
                 for &i in idx {
                     let p = &d.points[i];
                     let at = (p.address - req.start) as usize;
@@ -401,11 +429,15 @@ async fn poll(
                     } else {
                         p.ty.width() as usize
                     };
-                    let Some(regs) = raw.get(at..at + width) else {
-                        continue;
-                    };
-                    let v = decode::registers(p.ty, p.order, p.bit, regs) * p.scale + p.offset;
-                    out.push(reading(p, ts, v, Quality::Good));
+                    match raw.get(at..at + width) {
+                        Some(regs) => {
+                            let v =
+                                decode::registers(p.ty, p.order, p.bit, regs) * p.scale + p.offset;
+                            out.push(reading(p, ts, v, Quality::Good));
+                        }
+                        // Not in the reply: said as bad quality, never silently skipped.
+                        None => out.push(reading(p, ts, 0.0, Quality::Bad)),
+                    }
                 }
             }
             Ok(Err(code)) => {
@@ -419,6 +451,17 @@ async fn poll(
         }
     }
     Ok(())
+}
+
+/// The device answered with fewer values than asked: counted as its own error
+/// (the map and the device disagree), logged on the first and every
+/// power-of-two occurrence.
+fn short_reply(d: &Device, req: &ReadRequest, got: usize) {
+    d.metrics.short_replies.inc();
+    let n = d.metrics.short_replies.get();
+    if n.is_power_of_two() {
+        tracing::warn!(device = %d.name, unit = d.unit, table = ?req.table, start = req.start, asked = req.count, got, times = n, "modbus reply holds fewer values than asked; the points beyond it are read as bad quality (check the register map against the device)");
+    }
 }
 
 fn reading(p: &Point, ts: i64, v: f64, quality: Quality) -> Reading {
