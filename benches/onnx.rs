@@ -13,7 +13,7 @@ use edgewatch::detect::anomaly::WindowJob;
 use edgewatch::detect::anomaly_load;
 use edgewatch::detect::inference::score_jobs;
 use edgewatch::detect::ThresholdRules;
-use edgewatch::reading::Reading;
+use edgewatch::event::Reading;
 use edgewatch::sources::simulator::Plant;
 use hdrhistogram::Histogram;
 use std::path::Path;

@@ -6,9 +6,9 @@
 mod common;
 
 use edgewatch::config::{Config, SimulatorConfig, StoreConfig, Synchronous};
+use edgewatch::event::Reading;
 use edgewatch::metrics::Metrics;
 use edgewatch::pipeline::Pipeline;
-use edgewatch::reading::Reading;
 use edgewatch::sources::simulator::Plant;
 use edgewatch::sources::IngestBatch;
 use edgewatch::store::{self, WriteBatch, WriteOp, Writer};

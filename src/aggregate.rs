@@ -6,7 +6,7 @@
 //! [`EXACT_VALUES`] values per window and over a uniform reservoir sample beyond,
 //! so memory stays bounded for fast sensors.
 
-use crate::reading::{Quality, Reading};
+use crate::event::{Quality, Reading};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use std::collections::btree_map::Entry;

@@ -4,7 +4,7 @@
 
 use crate::api::{self, ApiState};
 use crate::config::Config;
-use crate::detect::AlertEvent;
+use crate::event::AlertEvent;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::service;

@@ -1,4 +1,4 @@
-//! edgewatch: an edge gateway daemon. Sources emit [`reading::Reading`]s into the
+//! edgewatch: an edge gateway daemon. Sources emit [`event::Reading`]s into the
 //! [`pipeline`], which runs detectors and aggregates and hands everything to the
 //! single SQLite writer in [`store`]; the [`api`] and CLI read the store.
 
@@ -10,11 +10,12 @@ pub mod config;
 pub mod daemon;
 pub mod detect;
 pub mod digest;
+pub mod event;
 pub mod knowledge;
 pub mod metrics;
 pub mod ml;
 pub mod pipeline;
-pub mod reading;
+
 pub mod reconnect;
 pub mod secret;
 pub mod sensor_glob;

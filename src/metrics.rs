@@ -3,7 +3,7 @@
 //! A hand-rolled registry of a few dozen fixed metrics: cheaper to read than a
 //! generic metrics facade, and the exposition format is a page of code.
 
-use crate::sources::payload::Rejection;
+use crate::event::Rejection;
 use hdrhistogram::Histogram;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -586,7 +586,7 @@ fn render_sinks(o: &mut String, sinks: &[Arc<SinkMetrics>]) {
                 if oldest == 0 {
                     0
                 } else {
-                    ((crate::reading::now_ms() - oldest) / 1000).max(0)
+                    ((crate::event::now_ms() - oldest) / 1000).max(0)
                 }
             },
         ),

@@ -7,11 +7,12 @@ use crate::aggregate::{Added, Aggregator};
 use crate::config::Config;
 use crate::detect::anomaly::{AnomalyModels, Scored, WindowJob};
 use crate::detect::inference::Inference;
-use crate::detect::{AlertEvent, AlertKind, AlertState, ThresholdRules};
+use crate::detect::ThresholdRules;
+use crate::event::{now_ms, Labels};
+use crate::event::{AlertEvent, AlertKind, AlertState, CommitAck};
 use crate::metrics::Metrics;
-use crate::reading::{now_ms, Labels};
 use crate::sources::IngestBatch;
-use crate::store::{CommitAck, Reader, StoreError, WriteBatch, WriteOp};
+use crate::store::{Reader, StoreError, WriteBatch, WriteOp};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
@@ -335,7 +336,7 @@ fn orphan_resolved(a: &crate::store::AlertRow, sensor: Arc<str>, now: i64) -> Al
         state: AlertState::Resolved,
         rule: a.rule.as_str().into(),
         sensor,
-        severity: crate::config::Severity::parse(&a.severity).unwrap_or_default(),
+        severity: crate::event::Severity::parse(&a.severity).unwrap_or_default(),
         kind: AlertKind::Above,
         value: f64::NAN,
         limit: a.limit.unwrap_or(f64::NAN),

@@ -2,8 +2,8 @@
 //! WATCHDOG pings only while the pipeline and the store writer make progress, and
 //! STOPPING on shutdown. Every call is a no-op when `NOTIFY_SOCKET` is unset.
 
+use crate::event::now_ms;
 use crate::metrics::Metrics;
-use crate::reading::now_ms;
 use crate::store::WriteOp;
 use sd_notify::NotifyState;
 use std::sync::Arc;

@@ -197,7 +197,7 @@ pub(super) async fn search(
             "`query` must not be empty and `k` must be 1 to 100",
         ));
     }
-    let now = crate::reading::now_ms();
+    let now = crate::event::now_ms();
     let time = |t: &Option<String>| {
         t.as_deref()
             .map(|t| parse_time(t, now))

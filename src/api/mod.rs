@@ -9,8 +9,8 @@ mod openai;
 mod query;
 pub mod serve;
 
+use crate::event::now_ms;
 use crate::metrics::Metrics;
-use crate::reading::now_ms;
 use crate::sensor_glob::SensorGlob;
 use crate::store::{AlertFilter, Reader};
 use axum::extract::{Query, Request, State};
@@ -179,7 +179,7 @@ impl SinkStatus {
             queue_age_s: if oldest == 0 {
                 0
             } else {
-                ((crate::reading::now_ms() - oldest) / 1000).max(0)
+                ((crate::event::now_ms() - oldest) / 1000).max(0)
             },
             delivered: x.delivered.get(),
             dropped_alerts: x.dropped_alerts.get(),
@@ -288,7 +288,7 @@ async fn alerts(
 ) -> Result<Response, ApiError> {
     let now = now_ms();
     if let Some(sev) = &q.severity {
-        if crate::config::Severity::parse(sev).is_none() {
+        if crate::event::Severity::parse(sev).is_none() {
             return Err(ApiError::bad_request(
                 "severity: use info, warning or critical",
             ));

@@ -23,7 +23,7 @@ pub const EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
 pub const GROUNDED_MODEL: &str = "edgewatch-grounded";
 
 fn now_s() -> i64 {
-    crate::reading::now_ms() / 1000
+    crate::event::now_ms() / 1000
 }
 
 pub(super) async fn models(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
@@ -110,7 +110,7 @@ pub(super) async fn chat(
     JsonBody(r): JsonBody<ChatRequest>,
 ) -> Result<Response, ApiError> {
     let k = knowledge(&s)?;
-    let id = format!("chatcmpl-{:x}", crate::reading::now_ms());
+    let id = format!("chatcmpl-{:x}", crate::event::now_ms());
     let last_user = r
         .messages
         .iter()

@@ -2,7 +2,7 @@
 
 use super::CommandError;
 use crate::api::query_time;
-use crate::reading::now_ms;
+use crate::event::now_ms;
 use crate::sensor_glob::SensorGlob;
 use crate::store::{AlertFilter, AlertRow, Reader};
 use std::path::Path;

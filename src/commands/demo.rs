@@ -4,8 +4,8 @@
 use super::{paint, CommandError};
 use crate::config::Config;
 use crate::daemon::{self, Hooks};
-use crate::detect::{AlertEvent, AlertState};
-use crate::reading::format_ts;
+use crate::event::format_ts;
+use crate::event::{AlertEvent, AlertState};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
@@ -115,9 +115,9 @@ fn line(e: &AlertEvent) -> String {
     match e.state {
         AlertState::Firing => {
             let colour = match e.severity {
-                crate::config::Severity::Critical => "1;31",
-                crate::config::Severity::Warning => "33",
-                crate::config::Severity::Info => "36",
+                crate::event::Severity::Critical => "1;31",
+                crate::event::Severity::Warning => "33",
+                crate::event::Severity::Info => "36",
             };
             format!(
                 "{time} {} {:<8} {}  [{}]",

@@ -17,7 +17,7 @@
 
 use super::CommandError;
 use crate::config::SimulatorConfig;
-use crate::reading::now_ms;
+use crate::event::now_ms;
 use crate::sources::modbus::decode::{encode, DataType, Order};
 use crate::sources::simulator::Plant;
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 
 use super::CommandError;
 use crate::config::SimulatorConfig;
-use crate::reading::now_ms;
+use crate::event::now_ms;
 use crate::sources::simulator::Plant;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, QoS};
 use std::time::{Duration, Instant};
@@ -123,7 +123,7 @@ pub fn write_csv(
     const START_MS: i64 = 1_763_683_200_000; // 2025-11-21T00:00Z, as eval uses
     let mut plant = Plant::new(plant);
     let (mut readings, mut faults) = (Vec::new(), Vec::new());
-    let mut active: std::collections::HashMap<std::sync::Arc<str>, crate::store::SimFault> =
+    let mut active: std::collections::HashMap<std::sync::Arc<str>, crate::event::SimFault> =
         Default::default();
     let mut rows = 0u64;
     writeln!(out, "ts_ms,sensor,value,fault")?;

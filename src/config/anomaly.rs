@@ -1,7 +1,7 @@
 //! `[onnx]` (where the runtime and models are, inference queue) and
 //! `[[anomaly-models]]` (an ONNX model bound to assets made of sensors).
 
-use super::Severity;
+use crate::event::Severity;
 use serde::Deserialize;
 use std::path::PathBuf;
 

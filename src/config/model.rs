@@ -1,5 +1,6 @@
 //! Config structs. Every field documents a key of `config/edgewatch.toml`.
 
+use crate::event::Severity;
 use bytesize::ByteSize;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -573,34 +574,4 @@ fn default_warmup() -> u32 {
 }
 fn default_spike_window() -> usize {
     31
-}
-
-#[derive(
-    Debug, Clone, Copy, Deserialize, serde::Serialize, Default, PartialEq, Eq, PartialOrd, Ord, Hash,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    #[default]
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
-    }
 }

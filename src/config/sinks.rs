@@ -2,7 +2,8 @@
 //! and `[[sinks.file]]`. Every sink has a `route` (what it receives) and an `outbox`
 //! (its durable queue's budget).
 
-use super::{Severity, TlsConfig};
+use super::TlsConfig;
+use crate::event::Severity;
 use bytesize::ByteSize;
 use serde::Deserialize;
 use std::collections::BTreeMap;

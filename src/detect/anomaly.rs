@@ -6,10 +6,11 @@
 //! Pure and synchronous like the threshold rules: readings and scores in, windows
 //! and alert events out.
 
-use super::alert::{alert_id, AlertEvent, AlertKind, AlertState};
-use crate::config::{AnomalyModelConfig, Severity};
+use crate::config::AnomalyModelConfig;
+use crate::event::Severity;
+use crate::event::{alert_id, AlertEvent, AlertKind, AlertState};
+use crate::event::{Quality, Reading};
 use crate::ml::Manifest;
-use crate::reading::{Quality, Reading};
 use crate::sensor_glob::SensorGlob;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;

@@ -1,8 +1,8 @@
 use super::*;
 use crate::config::AnomalyModelConfig;
-use crate::detect::{AlertEvent, AlertState};
+use crate::event::{AlertEvent, AlertState};
+use crate::event::{Quality, Reading};
 use crate::ml::Manifest;
-use crate::reading::{Quality, Reading};
 
 /// Two channels, window 4, step 2, period 1 s, threshold 10.
 fn manifest() -> Manifest {

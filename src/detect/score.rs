@@ -2,7 +2,7 @@
 //! faults): precision, recall, F1, detection delay and false alerts per sensor-day.
 //! Pure: fault intervals and firing times in, figures out.
 
-use crate::store::SimFault;
+use crate::event::SimFault;
 
 /// One firing alert: sensor (or asset: a prefix of its sensors' ids) and time.
 #[derive(Debug, Clone)]

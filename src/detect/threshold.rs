@@ -6,10 +6,11 @@
 //! out. Debounce and rate use the readings' own timestamps, so replays and tests are
 //! exact; staleness uses the tick's clock, because silence has no timestamp.
 
-use super::alert::{alert_id, AlertEvent, AlertKind, AlertState};
 use super::stats::{Ewma, Mad, Stuck};
-use crate::config::{RuleConfig, Severity};
-use crate::reading::{Labels, Quality, Reading};
+use crate::config::RuleConfig;
+use crate::event::Severity;
+use crate::event::{alert_id, AlertEvent, AlertKind, AlertState};
+use crate::event::{Labels, Quality, Reading};
 use crate::sensor_glob::SensorGlob;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;

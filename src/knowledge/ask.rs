@@ -14,8 +14,8 @@ use super::question::{parse, Intent, Query};
 use super::timerange::Clock;
 use super::{Knowledge, KnowledgeError};
 use crate::config::KnowledgeConfig;
+use crate::event::now_ms;
 use crate::ml::llm::{Llm, LlmOptions, Stop};
-use crate::reading::now_ms;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -166,8 +166,8 @@ impl Asker {
         let r = &query.range;
         let range = Range {
             label: r.label.clone(),
-            since: crate::reading::format_ts(r.since_ms),
-            until: crate::reading::format_ts(r.until_ms),
+            since: crate::event::format_ts(r.since_ms),
+            until: crate::event::format_ts(r.until_ms),
         };
         if let Some(tx) = &progress {
             let _ = tx

@@ -8,7 +8,7 @@ use super::passage;
 use super::question::{Intent, Query};
 use super::resolve::{resolve, Catalogue, Scope};
 use super::timerange::Clock;
-pub use crate::reading::format_num as num;
+pub use crate::event::format_num as num;
 use crate::store::reader::SensorRow;
 use crate::store::{AlertFilter, AlertRow, ChunkRow, Reader, StoreError, ValueStats};
 use serde::Serialize;

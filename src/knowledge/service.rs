@@ -4,7 +4,7 @@
 
 use super::index::{Hit, Kind, VectorIndex};
 use crate::config::KnowledgeConfig;
-use crate::detect::{AlertEvent, AlertState};
+use crate::event::{AlertEvent, AlertState};
 use crate::metrics::Metrics;
 use crate::ml::embed::{EmbedError, Embedder};
 use crate::store::knowledge::{KnowledgeOp, Summary, VectorRow, KIND_ALERT};

@@ -4,7 +4,7 @@
 
 use super::service::Job;
 use crate::config::KnowledgeConfig;
-use crate::reading::now_ms;
+use crate::event::now_ms;
 use crate::store::knowledge::Summary;
 use crate::store::{Reader, StoreError};
 use std::sync::mpsc::{SyncSender, TrySendError};

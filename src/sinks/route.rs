@@ -1,8 +1,9 @@
 //! Which events a sink receives: event kind, minimum alert severity, sensor globs
 //! and labels. Pure; evaluated by the store writer as it enqueues.
 
-use crate::config::{EventKind, RouteConfig, Severity};
-use crate::reading::Labels;
+use crate::config::{EventKind, RouteConfig};
+use crate::event::Labels;
+use crate::event::Severity;
 use crate::sensor_glob::SensorGlob;
 
 #[derive(Debug, Clone)]

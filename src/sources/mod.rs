@@ -9,9 +9,9 @@ pub mod sensor_id;
 pub mod simulator;
 
 use crate::config::Config;
+use crate::event::Reading;
+use crate::event::{CommitAck, Rejected, SimFault};
 use crate::metrics::Metrics;
-use crate::reading::Reading;
-use crate::store::{CommitAck, Rejected, SimFault};
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

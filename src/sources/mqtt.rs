@@ -7,14 +7,14 @@
 //! acker task acknowledges every pending publish at or below it. A crash before the
 //! commit means no PUBACK, so the broker redelivers.
 
-use super::payload::{Decoder, Rejection};
+use super::payload::Decoder;
 use super::{IngestBatch, IngestTx, SourceError};
 use crate::backoff::Backoff;
 use crate::config::MqttSourceConfig;
+use crate::event::now_ms;
+use crate::event::{CommitAck, Rejected, Rejection};
 use crate::metrics::SourceMetrics;
-use crate::reading::now_ms;
 use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
-use crate::store::{CommitAck, Rejected};
 use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter,
     TlsConfiguration, Transport,

@@ -2,55 +2,11 @@
 //! malformed payload becomes a [`Rejection`] with a reason, never a panic.
 
 use crate::config::{PayloadFormat, SubscriptionConfig};
-use crate::reading::{Labels, Quality, Reading};
+use crate::event::{Labels, Quality, Reading, Rejection};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::sync::Arc;
-
-/// Why a payload (or one element of an array payload) was not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Rejection {
-    TooLarge,
-    TooDeep,
-    NotJson,
-    WrongType,
-    MissingValue,
-    NotFinite,
-    BadTimestamp,
-    NoSensorId,
-    /// Control characters, non-characters or longer than [`super::sensor_id::MAX_LEN`].
-    BadSensorId,
-}
-
-impl Rejection {
-    /// Metric label and log word.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Rejection::TooLarge => "too_large",
-            Rejection::TooDeep => "too_deep",
-            Rejection::NotJson => "not_json",
-            Rejection::WrongType => "wrong_type",
-            Rejection::MissingValue => "missing_value",
-            Rejection::NotFinite => "not_finite",
-            Rejection::BadTimestamp => "bad_timestamp",
-            Rejection::NoSensorId => "no_sensor_id",
-            Rejection::BadSensorId => "bad_sensor_id",
-        }
-    }
-
-    pub const ALL: [Rejection; 9] = [
-        Rejection::TooLarge,
-        Rejection::TooDeep,
-        Rejection::NotJson,
-        Rejection::WrongType,
-        Rejection::MissingValue,
-        Rejection::NotFinite,
-        Rejection::BadTimestamp,
-        Rejection::NoSensorId,
-        Rejection::BadSensorId,
-    ];
-}
 
 /// Default of `max-clock-skew`: an hour covers device clocks that drift or run
 /// in the wrong zone; a reading ten years ahead is refused.

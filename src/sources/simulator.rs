@@ -7,9 +7,9 @@
 
 use super::{IngestBatch, IngestTx};
 use crate::config::SimulatorConfig;
+use crate::event::SimFault;
+use crate::event::{now_ms, Labels, Reading};
 use crate::metrics::SourceMetrics;
-use crate::reading::{now_ms, Labels, Reading};
-use crate::store::SimFault;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -194,7 +194,7 @@ impl Plant {
                         ts_ms,
                         value: v,
                         unit: Some(s.unit.clone()),
-                        quality: crate::reading::Quality::Good,
+                        quality: crate::event::Quality::Good,
                         labels: s.labels.clone(),
                     });
                 }

@@ -2,7 +2,7 @@
 //! vectors of chunks, alerts and summaries. Written by the store writer
 //! ([`KnowledgeOp`]), read by [`super::Reader`].
 
-use crate::reading::{format_num, format_ts};
+use crate::event::{format_num, format_ts};
 use rusqlite::{params, Transaction};
 use serde::{Serialize, Serializer};
 use tokio::sync::oneshot;

@@ -5,7 +5,7 @@
 use super::knowledge::{decode, Summary};
 use super::reader::{alert_row, AlertRow, Reader, ALERT_COLUMNS};
 use super::StoreError;
-use crate::reading::format_ts;
+use crate::event::format_ts;
 use rusqlite::params;
 use serde::Serialize;
 

@@ -16,7 +16,7 @@ pub use outbox::dead_letters::{Action as DeadLetterAction, DeadLetterOp, DeadLet
 pub use outbox::{ItemKind, OutboxRow, OutboxSpec};
 pub use plant_reader::ValueStats;
 pub use reader::{AlertFilter, AlertRow, Reader};
-pub use writer::{CommitAck, Rejected, SimFault, WriteBatch, WriteOp, Writer};
+pub use writer::{WriteBatch, WriteOp, Writer};
 
 use std::path::{Path, PathBuf};
 

@@ -12,9 +12,9 @@ pub mod dead_letters;
 
 use crate::aggregate::Aggregate;
 use crate::config::AlertsWhenFull;
-use crate::detect::AlertEvent;
+use crate::event::AlertEvent;
+use crate::event::Labels;
 use crate::metrics::SinkMetrics;
-use crate::reading::Labels;
 use crate::sinks::Route;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rustc_hash::FxHashMap as HashMap;

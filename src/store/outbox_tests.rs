@@ -3,8 +3,9 @@
 use super::outbox::{ItemKind, OutboxSpec};
 use super::*;
 use crate::aggregate::Aggregate;
-use crate::config::{AlertsWhenFull, RouteConfig, Severity, StoreConfig};
-use crate::detect::{AlertEvent, AlertKind, AlertState};
+use crate::config::{AlertsWhenFull, RouteConfig, StoreConfig};
+use crate::event::Severity;
+use crate::event::{AlertEvent, AlertKind, AlertState};
 use crate::metrics::Metrics;
 use crate::sinks::Route;
 use std::sync::Arc;

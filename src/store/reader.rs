@@ -2,7 +2,7 @@
 //! CLI and start-up recovery. WAL lets these run while the writer commits.
 
 use super::{db_path, StoreError};
-use crate::reading::{format_ts, Labels, Quality, Reading};
+use crate::event::{format_ts, Labels, Quality, Reading};
 use crate::sensor_glob::SensorGlob;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;

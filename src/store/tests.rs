@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::config::{Config, StoreConfig};
+use crate::event::{now_ms, CommitAck, Reading};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
-use crate::reading::{now_ms, Reading};
 use crate::sources::IngestBatch;
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,53 +6,15 @@ use super::{open_rw, StoreError};
 use crate::aggregate::Aggregate;
 use crate::backoff::Backoff;
 use crate::config::StoreConfig;
-use crate::detect::{AlertEvent, AlertState};
+use crate::event::{now_ms, Reading};
+use crate::event::{AlertEvent, AlertState, CommitAck, Rejected, SimFault};
 use crate::metrics::Metrics;
-use crate::reading::{now_ms, Reading};
 use rusqlite::{params, Connection, Transaction};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
-
-/// Tells a source that everything it sent up to `seq` is committed.
-#[derive(Debug, Clone)]
-pub struct CommitAck {
-    pub watermark: Arc<watch::Sender<u64>>,
-    pub seq: u64,
-}
-
-impl CommitAck {
-    fn done(&self) {
-        self.watermark.send_if_modified(|w| {
-            let newer = self.seq > *w;
-            if newer {
-                *w = self.seq;
-            }
-            newer
-        });
-    }
-}
-
-/// A refused payload, kept for inspection.
-#[derive(Debug, Clone)]
-pub struct Rejected {
-    pub ts_ms: i64,
-    pub source: Arc<str>,
-    pub topic: String,
-    pub reason: &'static str,
-    pub excerpt: Vec<u8>,
-}
-
-/// A fault the simulator injected (ground truth).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimFault {
-    pub sensor: Arc<str>,
-    pub kind: &'static str,
-    pub start_ms: i64,
-    pub end_ms: i64,
-}
+use tokio::sync::{mpsc, oneshot};
 
 /// Everything one pipeline step produced; committed atomically with other batches.
 #[derive(Debug, Default)]

@@ -9,10 +9,10 @@
 //! `benches/ask.rs`.
 
 use edgewatch::config::Config;
+use edgewatch::event::Reading;
 use edgewatch::knowledge::answer::Composed;
 use edgewatch::metrics::Metrics;
 use edgewatch::pipeline::Pipeline;
-use edgewatch::reading::Reading;
 use edgewatch::sources::IngestBatch;
 use edgewatch::store::{db_path, ChunkRow, WriteBatch, WriteOp, Writer};
 use std::path::Path;
@@ -160,7 +160,7 @@ fn q1(v: f64) -> f64 {
 /// Generates the history, runs it through the real pipeline (rules, aggregates)
 /// into a store in `dir`, and returns what was generated.
 pub fn build(dir: &Path) -> Plant {
-    let real_now = edgewatch::reading::now_ms() / MIN * MIN;
+    let real_now = edgewatch::event::now_ms() / MIN * MIN;
     let tod = real_now.rem_euclid(24 * HOUR);
     let mut offset = (20 * HOUR - tod).rem_euclid(24 * HOUR);
     if offset >= 12 * HOUR {
@@ -513,7 +513,7 @@ pub fn cases(p: &Plant) -> Vec<Case> {
         v.iter().map(|x| x.2).sum::<f64>() / v.len() as f64
     };
     let last = |id: &str| *p.series(id).points.last().unwrap();
-    let num = edgewatch::reading::format_num;
+    let num = edgewatch::event::format_num;
     let m23 = "plant/line2/motor/m03/temperature";
     let m11 = "plant/line1/motor/m01/temperature";
     let flow = "plant/line1/coolant/flow";

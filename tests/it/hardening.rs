@@ -63,7 +63,7 @@ fn the_ml_paths_run_under_memory_deny_write_execute() {
 
     // ONNX Runtime scores windows.
     broker.wait_subscribed("edgewatch-test-in", "motors/#");
-    let start = edgewatch::reading::now_ms() - 120_000;
+    let start = edgewatch::event::now_ms() - 120_000;
     broker.publish_lines("motors/in", &motor_lines(start, 60, 0, 0.0), 1);
     assert!(
         wait_until(Duration::from_secs(20), || d

@@ -393,7 +393,7 @@ fn readings_stamped_years_ahead_are_refused_at_the_source() {
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start(dir.path(), &source(broker.port, "max-clock-skew = \"10m\""));
     broker.wait_subscribed("edgewatch-test-in", "in/#");
-    let now = edgewatch::reading::now_ms();
+    let now = edgewatch::event::now_ms();
     let ahead = now + 10 * 365 * 86_400_000;
     let array: Vec<String> = (0..500)
         .map(|i| format!(r#"{{"sensor_id":"future","value":{i},"ts":{}}}"#, ahead + i))
@@ -433,7 +433,7 @@ fn readings_far_ahead_open_a_bounded_number_of_windows_and_restart_skips_them() 
         &source(broker.port, "max-clock-skew = \"300d\""),
     );
     broker.wait_subscribed("edgewatch-test-in", "in/#");
-    let ahead = edgewatch::reading::now_ms() + 200 * 86_400_000;
+    let ahead = edgewatch::event::now_ms() + 200 * 86_400_000;
     for chunk in 0..20 {
         let array: Vec<String> = (0..1000)
             .map(|i| {

@@ -31,7 +31,7 @@ fn body(port: u16, llm: &str) -> String {
 /// Three `hot` alerts on line 2 and one `leak` on line 1, a second apart (payload
 /// timestamps, so no two events share a millisecond).
 fn fire_alerts(broker: &Broker) {
-    let start = edgewatch::reading::now_ms() - 60_000;
+    let start = edgewatch::event::now_ms() - 60_000;
     let line = |sensor: &str, i: usize, v: f64| {
         let ts = start + i as i64 * 1000;
         format!(r#"{{"sensor_id":"plant/{sensor}","value":{v},"ts":{ts}}}"#)
@@ -341,7 +341,7 @@ fn summaries_of_sensors_are_searchable_once_their_window_closes() {
     );
     let d = Daemon::start(dir.path(), &body);
     broker.wait_subscribed("edgewatch-test-in", "plant/#");
-    let start = edgewatch::reading::now_ms() - 1500;
+    let start = edgewatch::event::now_ms() - 1500;
     let mut lines = Vec::new();
     for i in 0..40 {
         let ts = start + i * 25;

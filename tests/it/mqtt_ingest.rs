@@ -145,7 +145,7 @@ fn rule_lifecycle_and_aggregates_end_to_end() {
     broker.wait_subscribed("edgewatch-test-plant", "m/#");
 
     // A window starting a little in the future, so every value lands in it before it closes.
-    let now = edgewatch::reading::now_ms();
+    let now = edgewatch::event::now_ms();
     let start = (now / 2000 + 2) * 2000;
     let values: Vec<f64> = (0..60)
         .map(|i| 60.0 + ((i * 7919) % 97) as f64 / 4.0)

@@ -245,7 +245,7 @@ fn a_drift_through_the_running_pipeline_raises_the_model_alert_into_store_and_ou
     assert_eq!(d.metric("edgewatch_anomaly_models_loaded"), 1.0);
     broker.wait_subscribed("edgewatch-test-in", "motors/#");
     // Two minutes of normal running: no alert.
-    let start = edgewatch::reading::now_ms() - 600_000;
+    let start = edgewatch::event::now_ms() - 600_000;
     broker.publish_lines("motors/in", &motor_lines(start, 120, 0, 0.0), 1);
     assert!(wait_until(Duration::from_secs(15), || d
         .metric("edgewatch_readings_total")

@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::Config;
-use crate::reading::Reading;
+use crate::event::Reading;
 
 fn rules(toml: &str) -> ThresholdRules {
     let c = Config::from_toml(toml, std::path::Path::new("t.toml")).unwrap();

@@ -1,8 +1,7 @@
 //! Alerts are a lifecycle: one `Firing` event when a rule trips, one `Resolved`
 //! event when it clears. Both carry the same stable alert id.
 
-use crate::config::Severity;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,4 +85,35 @@ pub fn alert_id(rule: &str, sensor: &str, fired_ms: i64) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("a{:015x}", h >> 4)
+}
+
+/// How bad an alert is; routes and chat messages use it.
+#[derive(
+    Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
 }
