@@ -3,6 +3,7 @@
 //! single SQLite writer in [`store`]; the [`api`] and CLI read the store.
 
 pub mod aggregate;
+pub mod allowed_hosts;
 pub mod api;
 pub mod backoff;
 pub mod commands;
@@ -11,9 +12,11 @@ pub mod daemon;
 pub mod detect;
 pub mod digest;
 pub mod event;
+pub mod issues;
 pub mod knowledge;
 pub mod metrics;
 pub mod ml;
+pub mod mqtt_settings;
 pub mod pipeline;
 
 pub mod reconnect;

@@ -2,11 +2,24 @@
 //! sites have no system roots) and an optional client certificate for mutual TLS.
 //! Shared by the MQTT source and the MQTT and webhook sinks.
 
-use crate::config::TlsConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// `tls` of an MQTT source or sink.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM bundle of the CA(s) that signed the broker's certificate.
+    pub ca_file: PathBuf,
+    /// PEM client certificate for mutual TLS (with `key-file`).
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {

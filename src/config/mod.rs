@@ -10,17 +10,14 @@ mod knowledge;
 mod locate;
 mod modbus;
 mod model;
-mod sinks;
 mod validate;
 mod validate_anomaly;
 mod validate_modbus;
-mod validate_sinks;
 
 pub use anomaly::*;
 pub use knowledge::*;
 pub use modbus::*;
 pub use model::*;
-pub use sinks::*;
 pub use validate::validate;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +31,16 @@ pub struct ConfigIssue {
     pub line: Option<usize>,
     /// What is wrong and what is allowed.
     pub message: String,
+}
+
+impl From<crate::issues::Issue> for ConfigIssue {
+    fn from(i: crate::issues::Issue) -> Self {
+        ConfigIssue {
+            key: i.key,
+            line: None,
+            message: i.message,
+        }
+    }
 }
 
 impl std::fmt::Display for ConfigIssue {

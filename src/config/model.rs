@@ -1,6 +1,7 @@
 //! Config structs. Every field documents a key of `config/edgewatch.toml`.
 
 use crate::event::Severity;
+use crate::tls::TlsConfig;
 use bytesize::ByteSize;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -28,9 +29,10 @@ pub struct Config {
     /// Register maps shared by Modbus devices of one model (`[modbus-maps.NAME]`).
     #[serde(default)]
     pub modbus_maps: BTreeMap<String, super::RegisterMap>,
-    /// Where alerts and aggregates are forwarded (`[[sinks.mqtt]]`, `[[sinks.webhook]]`, `[[sinks.file]]`).
+    /// Where alerts and aggregates are forwarded (`[[sinks.mqtt]]`, `[[sinks.webhook]]`,
+    /// `[[sinks.file]]`, `[[sinks.stdout]]`).
     #[serde(default)]
-    pub sinks: super::SinksConfig,
+    pub sinks: crate::sinks::SinksConfig,
     /// ONNX Runtime and model files (`[onnx]`).
     #[serde(default)]
     pub onnx: super::OnnxConfig,
@@ -363,18 +365,6 @@ fn default_max_depth() -> usize {
 }
 fn default_max_clock_skew() -> Duration {
     Duration::from_millis(crate::sources::payload::DEFAULT_MAX_FUTURE_MS as u64)
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM bundle of the CA(s) that signed the broker's certificate.
-    pub ca_file: PathBuf,
-    /// PEM client certificate for mutual TLS (with `key-file`).
-    #[serde(default)]
-    pub cert_file: Option<PathBuf>,
-    #[serde(default)]
-    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

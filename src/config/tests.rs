@@ -163,7 +163,7 @@ fn chat_presets_receive_alerts_only_unless_told_otherwise() {
     )
     .unwrap();
     let route = c.sinks.webhook[0].effective_route();
-    assert_eq!(route.events, Some(vec![EventKind::Alerts]));
+    assert_eq!(route.events, Some(vec![crate::store::EventKind::Alerts]));
 }
 
 #[test]
@@ -184,4 +184,26 @@ below = 5.0
         matches!(missing.line, Some(7..=9)),
         "{missing:?} should point at the second [[rules]]"
     );
+}
+
+#[test]
+fn component_names_are_unique_across_every_kind_of_source_and_of_sink() {
+    let text = "[modbus-maps.m]\npoints = [{ name = \"r\", table = \"holding\", address = 0 }]\n\
+        [[sources.mqtt]]\nname = \"line\"\nhost = \"b\"\n[[sources.mqtt.subscriptions]]\ntopic = \"t\"\n\
+        [[sources.modbus]]\nname = \"line\"\ntcp = \"h:502\"\ndevices = [{ name = \"d\", unit = 1, map = \"m\" }]\n\
+        [[sources.modbus]]\nname = \"line\"\ntcp = \"h:502\"\ndevices = [{ name = \"d\", unit = 1, map = \"m\" }]\n\
+        [[sinks.file]]\nname = \"up\"\ndir = \"/tmp/x\"\n[[sinks.stdout]]\nname = \"up\"\n";
+    let found = issues(text);
+    let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
+    assert!(keys.contains(&"sources.modbus[0].name"), "{found:?}");
+    assert!(keys.contains(&"sources.modbus[1].name"), "{found:?}");
+    assert!(keys.contains(&"sinks.stdout[0].name"), "{found:?}");
+    assert!(!keys.contains(&"sources.mqtt[0].name"), "the first use is fine");
+}
+
+#[test]
+fn a_quote_in_a_component_name_is_refused() {
+    let found = issues("[[sinks.stdout]]\nname = 'a\"b'\n");
+    assert_eq!(found[0].key, "sinks.stdout[0].name", "{found:?}");
+    assert!(found[0].line.is_some(), "{found:?}");
 }

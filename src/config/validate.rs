@@ -1,6 +1,7 @@
 //! Pure validation: no I/O, every issue names its key and what is allowed.
 
 use super::*;
+use crate::issues::Issues;
 use crate::sensor_glob;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -8,91 +9,96 @@ use std::time::Duration;
 
 /// Returns every problem found; empty means the config can be built.
 pub fn validate(c: &Config) -> Vec<ConfigIssue> {
-    let mut v = Issues(Vec::new());
+    let mut v = Issues::default();
     gateway(&mut v, &c.gateway);
     api(&mut v, &c.api);
     log(&mut v, &c.log);
     store(&mut v, &c.store);
     aggregate(&mut v, &c.aggregate);
     knowledge(&mut v, c);
-    let mut names = HashSet::new();
     for (i, m) in c.sources.mqtt.iter().enumerate() {
         mqtt(&mut v, &format!("sources.mqtt[{i}]"), m);
-        unique_name(
-            &mut v,
-            &mut names,
-            &format!("sources.mqtt[{i}].name"),
-            &m.name,
-        );
     }
     for (i, s) in c.sources.simulator.iter().enumerate() {
         simulator(&mut v, &format!("sources.simulator[{i}]"), s);
-        unique_name(
-            &mut v,
-            &mut names,
-            &format!("sources.simulator[{i}].name"),
-            &s.name,
-        );
     }
-    let mut rule_names = HashSet::new();
     for (i, r) in c.rules.iter().enumerate() {
         rule(&mut v, &format!("rules[{i}]"), r);
-        unique_name(
-            &mut v,
-            &mut rule_names,
-            &format!("rules[{i}].name"),
-            &r.name,
-        );
     }
-    super::validate_sinks::sinks(&mut v, &c.sinks);
+    c.sinks.validate(&mut v);
     super::validate_modbus::modbus(&mut v, c);
-    super::validate_anomaly::anomaly_models(&mut v, c, &mut rule_names);
-    v.0
+    super::validate_anomaly::anomaly_models(&mut v, c);
+    names(&mut v, c);
+    v.into_vec().into_iter().map(ConfigIssue::from).collect()
 }
 
-pub(super) struct Issues(Vec<ConfigIssue>);
+/// Component names, checked in one place for every kind: sources share one name
+/// space (their metric series and sensor prefixes), sinks another, rules and
+/// anomaly models a third (alert ids).
+fn names(v: &mut Issues, c: &Config) {
+    let sources = c
+        .sources
+        .mqtt
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (format!("sources.mqtt[{i}].name"), m.name.as_str()))
+        .chain(
+            c.sources
+                .modbus
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("sources.modbus[{i}].name"), m.name.as_str())),
+        )
+        .chain(
+            c.sources
+                .simulator
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("sources.simulator[{i}].name"), m.name.as_str())),
+        );
+    unique(v, sources);
+    unique(
+        v,
+        c.sinks
+            .names()
+            .into_iter()
+            .map(|(k, n)| (format!("{k}.name"), n)),
+    );
+    let rules = c
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("rules[{i}].name"), r.name.as_str()))
+        .chain(
+            c.anomaly_models
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("anomaly-models[{i}].name"), m.name.as_str())),
+        );
+    unique(v, rules);
+}
 
-impl Issues {
-    pub(super) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigIssue {
-            key: key.into(),
-            line: None,
-            message: message.into(),
-        });
-    }
-
-    pub(super) fn range(&mut self, key: String, d: Duration, min: Duration, max: Duration) {
-        if d < min || d > max {
-            self.push(
+/// Non-empty, printable, unique within one name space.
+pub(super) fn unique<'a>(v: &mut Issues, names: impl Iterator<Item = (String, &'a str)>) {
+    let mut seen = HashSet::new();
+    for (key, name) in names {
+        if name.trim().is_empty() {
+            v.push(key, "must not be empty");
+        } else if name
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+            || name.len() > 64
+        {
+            // Names become metric labels, log fields and client ids.
+            v.push(
                 key,
                 format!(
-                    "{} is out of range: allowed {} to {}",
-                    humantime::format_duration(d),
-                    humantime::format_duration(min),
-                    humantime::format_duration(max)
+                    "{name:?} is not allowed: use at most 64 printable characters without `\"` or `\\`"
                 ),
             );
+        } else if !seen.insert(name) {
+            v.push(key, format!("`{name}` is used twice: names must be unique"));
         }
-    }
-}
-
-pub(super) fn unique_name(v: &mut Issues, seen: &mut HashSet<String>, key: &str, name: &str) {
-    if name.trim().is_empty() {
-        v.push(key, "must not be empty");
-    } else if name
-        .chars()
-        .any(|c| c.is_control() || c == '"' || c == '\\')
-        || name.len() > 64
-    {
-        // Names become metric labels, log fields and client ids.
-        v.push(
-            key,
-            format!(
-                "{name:?} is not allowed: use at most 64 printable characters without `\"` or `\\`"
-            ),
-        );
-    } else if !seen.insert(name.to_owned()) {
-        v.push(key, format!("`{name}` is used twice: names must be unique"));
     }
 }
 
@@ -260,47 +266,8 @@ fn knowledge(v: &mut Issues, c: &Config) {
     }
 }
 
-/// What an MQTT source and an MQTT sink share: where to connect and how to log in.
-pub(super) fn mqtt_connection(
-    v: &mut Issues,
-    k: &str,
-    host: &str,
-    port: u16,
-    keep_alive: Duration,
-    password_twice: bool,
-    tls: Option<&TlsConfig>,
-) {
-    if host.trim().is_empty() {
-        v.push(format!("{k}.host"), "must not be empty");
-    }
-    if port == 0 {
-        v.push(format!("{k}.port"), "must be 1 to 65535");
-    }
-    // rumqttc panics on a keep-alive under one second; refuse it here instead.
-    v.range(
-        format!("{k}.keep-alive"),
-        keep_alive,
-        Duration::from_secs(1),
-        Duration::from_secs(65_535),
-    );
-    if password_twice {
-        v.push(
-            format!("{k}.password-file"),
-            "set password or password-file, not both",
-        );
-    }
-    if let Some(tls) = tls {
-        if tls.cert_file.is_some() != tls.key_file.is_some() {
-            v.push(
-                format!("{k}.tls"),
-                "cert-file and key-file go together for mutual TLS: set both or neither",
-            );
-        }
-    }
-}
-
 fn mqtt(v: &mut Issues, k: &str, m: &MqttSourceConfig) {
-    mqtt_connection(
+    crate::mqtt_settings::validate_connection(
         v,
         k,
         &m.host,

@@ -2,12 +2,11 @@
 //! model file fits its manifest needs the runtime and is checked where models load
 //! (`check-config` and start-up).
 
-use super::validate::{unique_name, Issues};
 use super::Config;
+use crate::issues::Issues;
 use crate::sensor_glob::SensorGlob;
-use std::collections::HashSet;
 
-pub(super) fn anomaly_models(v: &mut Issues, c: &Config, rule_names: &mut HashSet<String>) {
+pub(super) fn anomaly_models(v: &mut Issues, c: &Config) {
     if !(1..=1_000_000).contains(&c.onnx.queue) {
         v.push("onnx.queue", "must be 1 to 1000000 windows");
     }
@@ -17,7 +16,6 @@ pub(super) fn anomaly_models(v: &mut Issues, c: &Config, rule_names: &mut HashSe
     for (i, m) in c.anomaly_models.iter().enumerate() {
         let key = format!("anomaly-models[{i}]");
         // Alerts of rules and models share one namespace of rule names.
-        unique_name(v, rule_names, &format!("{key}.name"), &m.name);
         if m.model.trim().is_empty() {
             v.push(
                 format!("{key}.model"),

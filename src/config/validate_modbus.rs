@@ -1,7 +1,7 @@
 //! Validation of `[[sources.modbus]]` and `[modbus-maps.NAME]`.
 
-use super::validate::Issues;
 use super::*;
+use crate::issues::Issues;
 use std::time::Duration;
 
 pub(super) fn modbus(v: &mut Issues, c: &Config) {
@@ -80,10 +80,15 @@ pub(super) fn modbus(v: &mut Issues, c: &Config) {
                 "at least one [[sources.modbus.devices]] is needed",
             );
         }
-        let mut names = std::collections::HashSet::new();
+        super::validate::unique(
+            v,
+            m.devices
+                .iter()
+                .enumerate()
+                .map(|(j, d)| (format!("{k}.devices[{j}].name"), d.name.as_str())),
+        );
         for (j, d) in m.devices.iter().enumerate() {
             let dk = format!("{k}.devices[{j}]");
-            super::validate::unique_name(v, &mut names, &format!("{dk}.name"), &d.name);
             if !c.modbus_maps.contains_key(&d.map) {
                 let known: Vec<&str> = c.modbus_maps.keys().map(String::as_str).collect();
                 v.push(

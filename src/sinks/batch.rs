@@ -4,9 +4,9 @@
 //! breaker. Order is kept because nothing later is sent before a batch succeeds.
 
 use super::breaker::Breaker;
+use super::retry::RetryConfig;
 use super::OutboxHandle;
 use crate::backoff::Backoff;
-use crate::config::RetryConfig;
 use crate::store::OutboxRow;
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -4,9 +4,15 @@
 //! in the same file.
 
 use super::batch::{self, Deliver, Failure};
+use super::kind::{Checks, SinkKind};
+use super::retry::RetryConfig;
+use super::SinkError;
 use super::{envelope, PendingHandle};
-use crate::config::{FileSinkConfig, RetryConfig};
+use crate::issues::Issues;
+use crate::store::{OutboxConfig, RouteConfig};
 use crate::store::{OutboxRow, WriteOp};
+use bytesize::ByteSize;
+use serde::Deserialize;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::io::Write;
@@ -15,6 +21,41 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// `[[sinks.file]]`: JSON lines in rotated files (a USB stick, a share, a debugging tap).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// Unique among sinks; the file name prefix.
+    pub name: String,
+    /// Directory for `NAME-YYYYmmddTHHMMSSZ.jsonl` files (created if missing).
+    pub dir: PathBuf,
+    /// Start a new file above this size.
+    #[serde(default = "default_rotate_size")]
+    pub rotate_size: ByteSize,
+    /// Start a new file after this long.
+    #[serde(default = "default_rotate_age", with = "humantime_serde")]
+    pub rotate_age: Duration,
+    /// Oldest files are deleted beyond this many (0 keeps all).
+    #[serde(default = "default_keep_files")]
+    pub keep_files: usize,
+    /// Which events this sink receives.
+    #[serde(default)]
+    pub route: RouteConfig,
+    /// This sink's queue budget.
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+}
+
+fn default_rotate_size() -> ByteSize {
+    ByteSize::mib(16)
+}
+fn default_rotate_age() -> Duration {
+    Duration::from_secs(86_400)
+}
+fn default_keep_files() -> usize {
+    30
+}
 
 pub struct FileSink {
     pub(super) handle: PendingHandle,
@@ -32,9 +73,42 @@ struct Rotating {
     sink: Arc<str>,
 }
 
-impl FileSink {
-    pub fn build(c: &FileSinkConfig, handle: PendingHandle) -> Self {
-        FileSink {
+impl SinkKind for FileSink {
+    type Config = FileSinkConfig;
+
+    fn name(c: &FileSinkConfig) -> &str {
+        &c.name
+    }
+
+    fn route(c: &FileSinkConfig) -> RouteConfig {
+        c.route.clone()
+    }
+
+    fn outbox(c: &FileSinkConfig) -> &OutboxConfig {
+        &c.outbox
+    }
+
+    fn validate(f: &FileSinkConfig, _: &Checks, v: &mut Issues, k: &str) {
+        if f.dir.as_os_str().is_empty() {
+            v.push(format!("{k}.dir"), "must name a directory");
+        }
+        if f.rotate_size < ByteSize::kib(4) {
+            v.push(format!("{k}.rotate-size"), "must be at least 4 KiB");
+        }
+        v.range(
+            format!("{k}.rotate-age"),
+            f.rotate_age,
+            Duration::from_secs(1),
+            Duration::from_secs(366 * 86_400),
+        );
+    }
+
+    fn sink_name(&self) -> &str {
+        &self.handle.name
+    }
+
+    fn build(c: &FileSinkConfig, handle: PendingHandle) -> Result<Self, SinkError> {
+        Ok(FileSink {
             writer: Arc::new(Mutex::new(Rotating {
                 dir: c.dir.clone(),
                 prefix: format!("{}-", c.name),
@@ -46,10 +120,10 @@ impl FileSink {
                 sink: handle.name.clone(),
             })),
             handle,
-        }
+        })
     }
 
-    pub async fn run(self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
+    async fn run(self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
         // A full or unwritable disk is retried like any other unreachable upstream.
         let retry = RetryConfig::default();
         batch::run(self.handle.connect(writer), &retry, self.writer, shutdown).await;

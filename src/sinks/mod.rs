@@ -1,28 +1,39 @@
 //! Sinks: where alerts and aggregates go upstream. Each sink owns a durable outbox
 //! in the store (see [`crate::store::outbox`]); its task leases rows in order,
 //! sends them, and reports them delivered only once the upstream acknowledged
-//! them (MQTT PUBACK, HTTP 2xx, fsync). A new sink is a new file plus one arm in
-//! [`Sink`].
+//! them (MQTT PUBACK, HTTP 2xx, fsync). A new sink kind is a new file implementing
+//! [`kind::SinkKind`], its `mod` line and its line in the `sink_kinds!` list below.
 
 mod batch;
 pub mod breaker;
 pub mod envelope;
-pub mod file;
-pub mod mqtt;
+mod family;
+pub mod kind;
 pub mod mqtt_topic;
 mod mqtt_uplink;
 pub mod presets;
-mod route;
+pub mod retry;
+
+// The kinds.
+pub mod file;
+pub mod mqtt;
+pub mod stdout;
 pub mod webhook;
 
-pub use route::Route;
-
-use crate::config::{Config, OutboxConfig, RouteConfig};
+use crate::config::Config;
 use crate::metrics::{Metrics, SinkMetrics};
-use crate::store::{OutboxRow, OutboxSpec, WriteOp};
+use crate::store::{OutboxRow, OutboxSpec, Route, WriteOp};
+use kind::{sink_kinds, SinkKind};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
+
+sink_kinds! {
+    mqtt::MqttSink,
+    webhook::WebhookSink,
+    file::FileSink,
+    stdout::StdoutSink,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -98,12 +109,6 @@ impl OutboxHandle {
     }
 }
 
-pub enum Sink {
-    Mqtt(Box<mqtt::MqttSink>),
-    Webhook(Box<webhook::WebhookSink>),
-    File(file::FileSink),
-}
-
 /// The configured sinks plus what the store writer needs to fill their outboxes.
 pub struct Built {
     pub sinks: Vec<Sink>,
@@ -117,7 +122,7 @@ impl Sink {
         let gateway: Arc<str> = config.gateway.id.as_str().into();
         let mut outboxes = Vec::new();
         // Each sink's outbox: the spec the store writer fills, the handle the sink reads.
-        let mut outbox = |name: &str, route: &RouteConfig, outbox: &OutboxConfig, kind| {
+        let sinks = Sink::build_each(&config.sinks, |name, route, outbox, kind| {
             let m = metrics.sink(name, kind);
             let (tx, rx) = watch::channel(0);
             outboxes.push(Arc::new(OutboxSpec {
@@ -129,46 +134,15 @@ impl Sink {
                 metrics: m.clone(),
                 enqueued: tx,
             }));
-            Ok::<_, SinkError>(PendingHandle {
+            Ok(PendingHandle {
                 name: name.into(),
                 gateway: gateway.clone(),
                 outbox: outbox.clone(),
                 metrics: m,
                 enqueued: rx,
             })
-        };
-        let mut sinks = Vec::new();
-        for c in &config.sinks.mqtt {
-            let h = outbox(&c.name, &c.route, &c.outbox, "mqtt")?;
-            sinks.push(Sink::Mqtt(Box::new(mqtt::MqttSink::build(c, h)?)));
-        }
-        for c in &config.sinks.webhook {
-            let h = outbox(&c.name, &c.effective_route(), &c.outbox, "webhook")?;
-            sinks.push(Sink::Webhook(Box::new(webhook::WebhookSink::build(c, h)?)));
-        }
-        for c in &config.sinks.file {
-            let h = outbox(&c.name, &c.route, &c.outbox, "file")?;
-            sinks.push(Sink::File(file::FileSink::build(c, h)));
-        }
+        })?;
         Ok(Built { sinks, outboxes })
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            Sink::Mqtt(s) => &s.handle.name,
-            Sink::Webhook(s) => &s.handle.name,
-            Sink::File(s) => &s.handle.name,
-        }
-    }
-
-    /// Runs until `shutdown`. Whatever was in flight then is sent again on the next
-    /// start (a duplicate the dedup key identifies), never lost.
-    pub async fn run(self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
-        match self {
-            Sink::Mqtt(s) => s.run(writer, shutdown).await,
-            Sink::Webhook(s) => s.run(writer, shutdown).await,
-            Sink::File(s) => s.run(writer, shutdown).await,
-        }
     }
 }
 
@@ -176,7 +150,7 @@ impl Sink {
 pub struct PendingHandle {
     pub name: Arc<str>,
     pub gateway: Arc<str>,
-    pub outbox: OutboxConfig,
+    pub outbox: crate::store::OutboxConfig,
     pub metrics: Arc<SinkMetrics>,
     enqueued: watch::Receiver<u64>,
 }

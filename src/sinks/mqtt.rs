@@ -8,19 +8,106 @@
 //! for one of the new.
 
 use super::envelope::{self, EventView};
+use super::kind::{Checks, SinkKind};
 use super::mqtt_topic;
 use super::mqtt_uplink::Uplink;
+use super::retry::RetryConfig;
 use super::{OutboxHandle, PendingHandle, SinkError};
 use crate::backoff::Backoff;
-use crate::config::MqttSinkConfig;
+use crate::issues::Issues;
 use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
 use crate::store::{ItemKind, WriteOp};
+use crate::store::{OutboxConfig, RouteConfig};
+use crate::tls::TlsConfig;
+use bytesize::ByteSize;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS, Transport};
+use serde::Deserialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+const ALERT_TOPIC_VARS: &[&str] = &["gateway", "sink", "severity", "sensor", "rule", "state"];
+const AGGREGATE_TOPIC_VARS: &[&str] = &["gateway", "sink", "sensor"];
+
+/// `[[sinks.mqtt]]`: an upstream MQTT broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MqttSinkConfig {
+    /// Unique among sinks; part of every dedup key and metric label.
+    pub name: String,
+    /// Broker host name or address.
+    pub host: String,
+    /// Broker port (1883; 8883 is usual with TLS).
+    #[serde(default = "default_mqtt_port")]
+    pub port: u16,
+    /// Stable across restarts so the upstream broker keeps the session.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// MQTT keep-alive interval (1 s to 18 h).
+    #[serde(default = "default_keep_alive", with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// Login name; the password comes from `password` or `password-file`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The password written in the config (prefer `password-file`).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Read the password from this file (or `$CREDENTIALS_DIRECTORY/NAME` if relative).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// TLS with an explicit CA bundle, optionally a client certificate.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Topic for alerts: `{gateway}`, `{sink}`, `{severity}`, `{sensor}`, `{rule}`, `{state}`.
+    #[serde(default = "default_alert_topic")]
+    pub alert_topic: String,
+    /// Topic for aggregates: `{gateway}`, `{sink}`, `{sensor}`.
+    #[serde(default = "default_aggregate_topic")]
+    pub aggregate_topic: String,
+    /// Publish alerts retained, so a subscriber sees the last state of each topic.
+    #[serde(default)]
+    pub retain_alerts: bool,
+    /// Largest MQTT packet sent or accepted; set it to the broker's limit
+    /// (Mosquitto `message_size_limit`). A larger item goes to the dead letters.
+    #[serde(default = "default_max_packet_size")]
+    pub max_packet_size: ByteSize,
+    /// An item in flight each time the broker dropped the connection this many
+    /// times in a row goes to the dead letters, so the queue behind it moves
+    /// (0: never).
+    #[serde(default = "default_dead_letter_after")]
+    pub dead_letter_after: u32,
+    /// Reconnect delays (the breaker settings do not apply to MQTT).
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Which events this sink receives.
+    #[serde(default)]
+    pub route: RouteConfig,
+    /// This sink's queue budget.
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+}
+
+fn default_max_packet_size() -> ByteSize {
+    ByteSize::mib(1)
+}
+fn default_dead_letter_after() -> u32 {
+    5
+}
+fn default_mqtt_port() -> u16 {
+    1883
+}
+fn default_keep_alive() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_alert_topic() -> String {
+    "edge/{gateway}/alerts/{severity}".to_owned()
+}
+fn default_aggregate_topic() -> String {
+    "edge/{gateway}/aggregates/{sensor}".to_owned()
+}
 
 pub struct MqttSink {
     pub(super) handle: PendingHandle,
@@ -50,8 +137,71 @@ enum Ended {
     Lost(String),
 }
 
-impl MqttSink {
-    pub fn build(c: &MqttSinkConfig, handle: PendingHandle) -> Result<Self, SinkError> {
+impl SinkKind for MqttSink {
+    type Config = MqttSinkConfig;
+
+    fn name(c: &MqttSinkConfig) -> &str {
+        &c.name
+    }
+
+    fn route(c: &MqttSinkConfig) -> RouteConfig {
+        c.route.clone()
+    }
+
+    fn outbox(c: &MqttSinkConfig) -> &OutboxConfig {
+        &c.outbox
+    }
+
+    fn validate(m: &MqttSinkConfig, _: &Checks, v: &mut Issues, k: &str) {
+        crate::mqtt_settings::validate_connection(
+            v,
+            k,
+            &m.host,
+            m.port,
+            m.keep_alive,
+            m.password.is_some() && m.password_file.is_some(),
+            m.tls.as_ref(),
+        );
+        validate_topic(
+            v,
+            &format!("{k}.alert-topic"),
+            &m.alert_topic,
+            ALERT_TOPIC_VARS,
+        );
+        validate_topic(
+            v,
+            &format!("{k}.aggregate-topic"),
+            &m.aggregate_topic,
+            AGGREGATE_TOPIC_VARS,
+        );
+        // MQTT's remaining-length field stops at 256 MiB; below 128 B hardly any item fits.
+        let size = m.max_packet_size.as_u64();
+        if !(128..=crate::sinks::mqtt_topic::MAX_PACKET).contains(&size) {
+            v.push(
+                format!("{k}.max-packet-size"),
+                format!(
+                    "{} is out of range: allowed 128 B to 256 MiB",
+                    m.max_packet_size
+                ),
+            );
+        }
+        m.retry.validate(v, k);
+    }
+
+    fn check_files(m: &MqttSinkConfig, v: &mut Issues, k: &str) {
+        if let Some(f) = &m.password_file {
+            v.secret_file(format!("{k}.password-file"), f);
+        }
+        if let Some(t) = &m.tls {
+            v.tls_files(&format!("{k}.tls"), t);
+        }
+    }
+
+    fn sink_name(&self) -> &str {
+        &self.handle.name
+    }
+
+    fn build(c: &MqttSinkConfig, handle: PendingHandle) -> Result<Self, SinkError> {
         let client_id = c
             .client_id
             .clone()
@@ -91,7 +241,7 @@ impl MqttSink {
         })
     }
 
-    pub async fn run(mut self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
+    async fn run(mut self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
         let mut outbox = self.handle.connect(writer);
         tracing::info!(sink = %outbox.name, broker = %self.host, "mqtt sink starting");
         let window = outbox.batch.max(1);
@@ -257,4 +407,26 @@ fn topic(template: &str, outbox: &OutboxHandle, v: &EventView) -> String {
         "rule" => rule.as_deref(),
         _ => None,
     })
+}
+
+fn validate_topic(v: &mut Issues, k: &str, t: &str, known: &[&str]) {
+    if t.is_empty() || t.contains(['+', '#']) {
+        v.push(
+            k,
+            format!("`{t}` is not a topic to publish to: it must be non-empty without `+` or `#`"),
+        );
+    }
+    match crate::template::placeholders(t) {
+        Err(e) => v.push(k, e),
+        Ok(names) => {
+            for n in names {
+                if !known.contains(&n) {
+                    v.push(
+                        k,
+                        format!("`{{{n}}}` is not known here: use {}", known.join(", ")),
+                    );
+                }
+            }
+        }
+    }
 }

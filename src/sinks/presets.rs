@@ -2,9 +2,33 @@
 //! one request; chat presets (slack, teams, discord) post one message per event.
 
 use super::envelope::{self, EventView};
-use crate::config::WebhookPreset;
 use crate::store::OutboxRow;
+use serde::Deserialize;
 use serde_json::json;
+
+/// How a webhook body is shaped.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebhookPreset {
+    /// `{"items": [envelope, ...]}`: every field, batched.
+    #[default]
+    Json,
+    Slack,
+    Teams,
+    Discord,
+    /// Splunk HTTP Event Collector (batched; `Authorization: Splunk TOKEN`).
+    SplunkHec,
+}
+
+impl WebhookPreset {
+    /// Presets that post one human message per event.
+    pub fn is_chat(self) -> bool {
+        matches!(
+            self,
+            WebhookPreset::Slack | WebhookPreset::Teams | WebhookPreset::Discord
+        )
+    }
+}
 
 /// One HTTP request covering the next `items` rows.
 #[derive(Debug, Clone)]

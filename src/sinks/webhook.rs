@@ -6,12 +6,18 @@
 //! the order, and a gateway has a handful of sinks.
 
 use super::batch::{self, Deliver, Failure};
+use super::kind::{Checks, SinkKind};
+use super::presets::WebhookPreset;
 use super::presets::{self, Request};
+use super::retry::RetryConfig;
 use super::{PendingHandle, SinkError};
-use crate::config::{RetryConfig, WebhookPreset, WebhookSinkConfig};
+use crate::issues::Issues;
+use crate::store::{EventKind, OutboxConfig, RouteConfig};
 use crate::store::{OutboxRow, WriteOp};
 use ring::hmac;
+use serde::Deserialize;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
@@ -20,6 +26,60 @@ use tokio_util::sync::CancellationToken;
 pub const SIGNATURE_HEADER: &str = "X-Edgewatch-Signature";
 pub const TIMESTAMP_HEADER: &str = "X-Edgewatch-Timestamp";
 pub const KEY_HEADER: &str = "X-Edgewatch-Key";
+
+/// `[[sinks.webhook]]`: an HTTP receiver (JSON, chat or Splunk HEC).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WebhookSinkConfig {
+    /// Unique among sinks; part of every dedup key and metric label.
+    pub name: String,
+    /// `https://...` (or `http://` on a trusted plant network); the host must be in
+    /// `sinks.allowed-hosts`. Redirects are never followed.
+    pub url: String,
+    /// Body shape: json (default), slack, teams, discord, splunk-hec.
+    #[serde(default)]
+    pub preset: WebhookPreset,
+    /// HMAC-SHA256 key file (or `$CREDENTIALS_DIRECTORY/NAME` if relative). When set,
+    /// each request carries `X-Edgewatch-Timestamp` and `X-Edgewatch-Signature:
+    /// v1=HEX(HMAC(key, "TIMESTAMP.BODY"))`.
+    #[serde(default)]
+    pub hmac_key_file: Option<PathBuf>,
+    /// Splunk HEC token file (or `$CREDENTIALS_DIRECTORY/NAME` if relative).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA bundle for an https URL signed by a private CA; the bundled public
+    /// roots are used when unset.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Whole-request time limit.
+    #[serde(default = "default_http_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Retry delays and the circuit breaker.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Which events this sink receives (chat presets: alerts unless set).
+    #[serde(default)]
+    pub route: RouteConfig,
+    /// This sink's queue budget.
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+}
+
+impl WebhookSinkConfig {
+    /// The route as configured; chat presets default to alerts only, since a chat
+    /// channel wants alerts, not a message per aggregate window.
+    pub fn effective_route(&self) -> RouteConfig {
+        let mut r = self.route.clone();
+        if r.events.is_none() && self.preset.is_chat() {
+            r.events = Some(vec![EventKind::Alerts]);
+        }
+        r
+    }
+}
+
+fn default_http_timeout() -> Duration {
+    Duration::from_secs(10)
+}
 
 pub struct WebhookSink {
     pub(super) handle: PendingHandle,
@@ -40,8 +100,82 @@ struct Sender {
     sink: Arc<str>,
 }
 
-impl WebhookSink {
-    pub fn build(c: &WebhookSinkConfig, handle: PendingHandle) -> Result<Self, SinkError> {
+impl SinkKind for WebhookSink {
+    type Config = WebhookSinkConfig;
+
+    fn name(c: &WebhookSinkConfig) -> &str {
+        &c.name
+    }
+
+    fn route(c: &WebhookSinkConfig) -> RouteConfig {
+        c.effective_route()
+    }
+
+    fn outbox(c: &WebhookSinkConfig) -> &OutboxConfig {
+        &c.outbox
+    }
+
+    fn validate(w: &WebhookSinkConfig, checks: &Checks, v: &mut Issues, k: &str) {
+        match w.url.parse::<http::Uri>() {
+            Err(e) => v.push(format!("{k}.url"), format!("not a URL: {e}")),
+            Ok(u) => {
+                let scheme = u.scheme_str().unwrap_or("");
+                if scheme != "https" && scheme != "http" {
+                    v.push(
+                        format!("{k}.url"),
+                        "must start with https:// (or http:// on a trusted network)",
+                    );
+                }
+                if u.authority().is_some_and(|a| a.as_str().contains('@')) {
+                    v.push(
+                    format!("{k}.url"),
+                    "must not hold credentials (user:password@); use hmac-key-file or token-file",
+                );
+                }
+                match u.host() {
+                None => v.push(format!("{k}.url"), "has no host"),
+                Some(host) if !crate::allowed_hosts::allows(checks.allowed_hosts, host) => v.push(
+                    format!("{k}.url"),
+                    format!(
+                        "host `{host}` is not in sinks.allowed-hosts; if it is the intended receiver, add it: allowed-hosts = [\"{host}\"]"
+                    ),
+                ),
+                Some(_) => {}
+            }
+            }
+        }
+        if w.preset == WebhookPreset::SplunkHec && w.token_file.is_none() {
+            v.push(
+                format!("{k}.token-file"),
+                "splunk-hec needs its HEC token: token-file = \"splunk-token\"",
+            );
+        }
+        v.range(
+            format!("{k}.timeout"),
+            w.timeout,
+            Duration::from_millis(100),
+            Duration::from_secs(300),
+        );
+        w.retry.validate(v, k);
+    }
+
+    fn check_files(w: &WebhookSinkConfig, v: &mut Issues, k: &str) {
+        if let Some(f) = &w.hmac_key_file {
+            v.secret_file(format!("{k}.hmac-key-file"), f);
+        }
+        if let Some(f) = &w.token_file {
+            v.secret_file(format!("{k}.token-file"), f);
+        }
+        if let Some(f) = &w.ca_file {
+            v.certificates_file(format!("{k}.ca-file"), f);
+        }
+    }
+
+    fn sink_name(&self) -> &str {
+        &self.handle.name
+    }
+
+    fn build(c: &WebhookSinkConfig, handle: PendingHandle) -> Result<Self, SinkError> {
         let err = |e: &dyn std::fmt::Display| SinkError::setup(&c.name, e);
         let hmac = match &c.hmac_key_file {
             Some(f) => Some(hmac::Key::new(
@@ -108,7 +242,7 @@ impl WebhookSink {
         })
     }
 
-    pub async fn run(self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
+    async fn run(self, writer: mpsc::Sender<WriteOp>, shutdown: CancellationToken) {
         tracing::info!(sink = %self.handle.name, url = %self.sender.shown, preset = ?self.sender.preset, "webhook sink starting");
         batch::run(
             self.handle.connect(writer),

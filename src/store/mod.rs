@@ -13,7 +13,9 @@ pub mod writer;
 
 pub use knowledge_reader::{ChunkRow, DocumentRow};
 pub use outbox::dead_letters::{Action as DeadLetterAction, DeadLetterOp, DeadLetterRow};
-pub use outbox::{ItemKind, OutboxRow, OutboxSpec};
+pub use outbox::{
+    AlertsWhenFull, EventKind, ItemKind, OutboxConfig, OutboxRow, OutboxSpec, Route, RouteConfig,
+};
 pub use plant_reader::ValueStats;
 pub use reader::{AlertFilter, AlertRow, Reader};
 pub use writer::{WriteBatch, WriteOp, Writer};

@@ -9,13 +9,16 @@
 //! evicted, so every drop counted is an item the receiver never got.
 
 pub mod dead_letters;
+mod route;
+mod settings;
+
+pub use route::Route;
+pub use settings::{AlertsWhenFull, EventKind, OutboxConfig, RouteConfig};
 
 use crate::aggregate::Aggregate;
-use crate::config::AlertsWhenFull;
 use crate::event::AlertEvent;
 use crate::event::Labels;
 use crate::metrics::SinkMetrics;
-use crate::sinks::Route;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;

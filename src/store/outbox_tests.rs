@@ -3,11 +3,10 @@
 use super::outbox::{ItemKind, OutboxSpec};
 use super::*;
 use crate::aggregate::Aggregate;
-use crate::config::{AlertsWhenFull, RouteConfig, StoreConfig};
+use crate::config::StoreConfig;
 use crate::event::Severity;
 use crate::event::{AlertEvent, AlertKind, AlertState};
 use crate::metrics::Metrics;
-use crate::sinks::Route;
 use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
 
@@ -95,7 +94,7 @@ async fn lease(w: &Writer, sink: &str, after: u64, max: usize) -> Vec<OutboxRow>
 async fn routes_number_and_delete_per_sink() {
     let dir = tempfile::tempdir().unwrap();
     let critical_only = Route::new(&RouteConfig {
-        events: Some(vec![crate::config::EventKind::Alerts]),
+        events: Some(vec![EventKind::Alerts]),
         min_severity: Severity::Critical,
         ..Default::default()
     })

@@ -545,3 +545,33 @@ fn file_sink_writes_rotated_json_lines_in_order() {
     let (last, _, _) = sink_totals(&db, "usb");
     assert_eq!(check_stream(&items, &queued(&db, "usb"), last, 0), 0);
 }
+
+/// The smallest sink kind, the proof that a kind is one file: every routed event
+/// as one envelope line on standard output, in order, each counted delivered.
+#[test]
+fn stdout_sink_prints_each_routed_event_as_one_json_line_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        &format!(
+            "{}[[sinks.stdout]]\nname = \"tap\"\n[sinks.stdout.route]\nevents = [\"aggregates\"]\n",
+            plant(1, 2)
+        ),
+    );
+    let printed = wait_until(Duration::from_secs(30), || {
+        d.stdout().lines().count() >= 10
+    });
+    assert!(printed, "stdout:\n{}\nlog:\n{}", d.stdout(), d.log());
+    let out_file = dir.path().join("edgewatch.out");
+    assert!(d.terminate().success());
+    let lines: Vec<Value> = std::fs::read_to_string(out_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(lines.iter().all(|v| v["sink"] == "tap" && v["type"] == "aggregate"));
+    let items: Vec<Item> = lines.iter().map(item).collect();
+    let db = dir.path().join("state/edgewatch.db");
+    let (last, _, _) = sink_totals(&db, "tap");
+    assert_eq!(check_stream(&items, &queued(&db, "tap"), last, 0), 0);
+}

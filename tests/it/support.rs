@@ -360,7 +360,13 @@ impl Daemon {
             .arg(config)
             .env("RUST_LOG", "info,edgewatch=debug")
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(config.with_extension("out"))
+                    .unwrap(),
+            )
             .stderr(log)
             .spawn()
             .unwrap();
@@ -376,6 +382,11 @@ impl Daemon {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.config.with_extension("log")).unwrap_or_default()
+    }
+
+    /// What the daemon wrote to standard output (its stdout sinks).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.config.with_extension("out")).unwrap_or_default()
     }
 
     pub fn db(&self) -> PathBuf {

@@ -1,7 +1,7 @@
 //! Which events a sink receives: event kind, minimum alert severity, sensor globs
 //! and labels. Pure; evaluated by the store writer as it enqueues.
 
-use crate::config::{EventKind, RouteConfig};
+use super::settings::{EventKind, RouteConfig};
 use crate::event::Labels;
 use crate::event::Severity;
 use crate::sensor_glob::SensorGlob;
