@@ -74,7 +74,7 @@ async fn enqueue_and_drain(sinks: &str, name: &str) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let c = config(dir.path(), sinks);
     let metrics = Arc::new(Metrics::default());
-    let built = Sink::build_all(&c, &metrics).unwrap();
+    let built = Sink::build_all(&c.sinks, &c.gateway.id, &metrics).unwrap();
     let w = Writer::spawn_with_outboxes(
         &store::db_path(dir.path()),
         &c.store,

@@ -5,13 +5,14 @@
 
 mod common;
 
-use edgewatch::config::{Config, SimulatorConfig, StoreConfig, Synchronous};
+use edgewatch::config::{Config, SimulatorConfig};
 use edgewatch::event::Reading;
 use edgewatch::metrics::Metrics;
 use edgewatch::pipeline::Pipeline;
 use edgewatch::sources::simulator::Plant;
 use edgewatch::sources::IngestBatch;
 use edgewatch::store::{self, WriteBatch, WriteOp, Writer};
+use edgewatch::store::{StoreConfig, Synchronous};
 use std::sync::Arc;
 use std::time::Instant;
 

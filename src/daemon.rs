@@ -77,7 +77,7 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let metrics = Arc::new(Metrics::default());
     let state_dir = config.gateway.state_dir.clone();
-    let sinks = Sink::build_all(&config, &metrics)?;
+    let sinks = Sink::build_all(&config.sinks, &config.gateway.id, &metrics)?;
     let writer = Writer::spawn_with_outboxes(
         &store::db_path(&state_dir),
         &config.store,

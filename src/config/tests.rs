@@ -17,7 +17,7 @@ fn empty_file_gets_defaults() {
     let c = load("").unwrap();
     assert_eq!(c.aggregate.window, std::time::Duration::from_secs(60));
     assert_eq!(c.api.listen, "127.0.0.1:9464");
-    assert_eq!(c.store.synchronous, Synchronous::Full);
+    assert_eq!(c.store.synchronous, crate::store::Synchronous::Full);
 }
 
 #[test]
@@ -198,7 +198,10 @@ fn component_names_are_unique_across_every_kind_of_source_and_of_sink() {
     assert!(keys.contains(&"sources.modbus[0].name"), "{found:?}");
     assert!(keys.contains(&"sources.modbus[1].name"), "{found:?}");
     assert!(keys.contains(&"sinks.stdout[0].name"), "{found:?}");
-    assert!(!keys.contains(&"sources.mqtt[0].name"), "the first use is fine");
+    assert!(
+        !keys.contains(&"sources.mqtt[0].name"),
+        "the first use is fine"
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ pub fn validate(c: &Config) -> Vec<ConfigIssue> {
     gateway(&mut v, &c.gateway);
     api(&mut v, &c.api);
     log(&mut v, &c.log);
-    store(&mut v, &c.store);
+    c.store.validate(&mut v);
     aggregate(&mut v, &c.aggregate);
     knowledge(&mut v, c);
     for (i, m) in c.sources.mqtt.iter().enumerate() {
@@ -169,45 +169,6 @@ fn log(v: &mut Issues, l: &LogConfig) {
             ),
         );
     }
-}
-
-fn store(v: &mut Issues, s: &StoreConfig) {
-    if !(1..=10_000_000).contains(&s.max_sensors) {
-        v.push(
-            "store.max-sensors",
-            format!("{} is out of range: allowed 1 to 10000000", s.max_sensors),
-        );
-    }
-    v.range(
-        "store.commit-interval".into(),
-        s.commit_interval,
-        Duration::from_millis(1),
-        Duration::from_secs(1),
-    );
-    if s.commit_max_rows == 0 || s.commit_max_rows > 1_000_000 {
-        v.push("store.commit-max-rows", "allowed 1 to 1000000");
-    }
-    v.range(
-        "store.journal-retention".into(),
-        s.journal_retention,
-        Duration::from_secs(60),
-        Duration::from_secs(3650 * 86_400),
-    );
-    v.range(
-        "store.history-retention".into(),
-        s.history_retention,
-        Duration::from_secs(3600),
-        Duration::from_secs(3650 * 86_400),
-    );
-    if s.journal_max_size < bytesize::ByteSize::mib(1) {
-        v.push("store.journal-max-size", "must be at least 1 MiB");
-    }
-    v.range(
-        "store.prune-interval".into(),
-        s.prune_interval,
-        Duration::from_secs(1),
-        Duration::from_secs(86_400),
-    );
 }
 
 fn aggregate(v: &mut Issues, a: &AggregateConfig) {

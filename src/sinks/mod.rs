@@ -20,7 +20,6 @@ pub mod mqtt;
 pub mod stdout;
 pub mod webhook;
 
-use crate::config::Config;
 use crate::metrics::{Metrics, SinkMetrics};
 use crate::store::{OutboxRow, OutboxSpec, Route, WriteOp};
 use kind::{sink_kinds, SinkKind};
@@ -118,11 +117,15 @@ pub struct Built {
 impl Sink {
     /// Builds every sink (reads secrets and TLS files; no network yet). Sinks get
     /// their writer line later, in [`Sink::run`].
-    pub fn build_all(config: &Config, metrics: &Metrics) -> Result<Built, SinkError> {
-        let gateway: Arc<str> = config.gateway.id.as_str().into();
+    pub fn build_all(
+        config: &SinksConfig,
+        gateway: &str,
+        metrics: &Metrics,
+    ) -> Result<Built, SinkError> {
+        let gateway: Arc<str> = gateway.into();
         let mut outboxes = Vec::new();
         // Each sink's outbox: the spec the store writer fills, the handle the sink reads.
-        let sinks = Sink::build_each(&config.sinks, |name, route, outbox, kind| {
+        let sinks = Sink::build_each(config, |name, route, outbox, kind| {
             let m = metrics.sink(name, kind);
             let (tx, rx) = watch::channel(0);
             outboxes.push(Arc::new(OutboxSpec {

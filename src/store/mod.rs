@@ -9,6 +9,7 @@ pub mod outbox;
 mod plant_reader;
 pub mod reader;
 mod schema;
+mod settings;
 pub mod writer;
 
 pub use knowledge_reader::{ChunkRow, DocumentRow};
@@ -18,6 +19,7 @@ pub use outbox::{
 };
 pub use plant_reader::ValueStats;
 pub use reader::{AlertFilter, AlertRow, Reader};
+pub use settings::{StoreConfig, Synchronous};
 pub use writer::{WriteBatch, WriteOp, Writer};
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,6 @@
 use super::outbox::{ItemKind, OutboxSpec};
 use super::*;
 use crate::aggregate::Aggregate;
-use crate::config::StoreConfig;
 use crate::event::Severity;
 use crate::event::{AlertEvent, AlertKind, AlertState};
 use crate::metrics::Metrics;

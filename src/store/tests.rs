@@ -1,7 +1,7 @@
 //! The writer thread and reader against a real SQLite file.
 
 use super::*;
-use crate::config::{Config, StoreConfig};
+use crate::config::Config;
 use crate::event::{now_ms, CommitAck, Reading};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;

@@ -2,10 +2,10 @@
 //! commits and only then tells sources their data is safe ([`CommitAck`]).
 
 use super::outbox::{OutboxRow, OutboxSpec, Outboxes};
+use super::settings::{StoreConfig, Synchronous};
 use super::{open_rw, StoreError};
 use crate::aggregate::Aggregate;
 use crate::backoff::Backoff;
-use crate::config::StoreConfig;
 use crate::event::{now_ms, Reading};
 use crate::event::{AlertEvent, AlertState, CommitAck, Rejected, SimFault};
 use crate::metrics::Metrics;
@@ -90,7 +90,7 @@ impl Writer {
         metrics: Arc<Metrics>,
         sinks: Vec<Arc<OutboxSpec>>,
     ) -> Result<Self, StoreError> {
-        let conn = open_rw(path, cfg.synchronous == crate::config::Synchronous::Full)?;
+        let conn = open_rw(path, cfg.synchronous == Synchronous::Full)?;
         // The boot epoch of the dedup key: this process's start, in seconds.
         let epoch = now_ms() / 1000;
         let outboxes = Outboxes::load(&conn, sinks, epoch)?;

@@ -558,9 +558,7 @@ fn stdout_sink_prints_each_routed_event_as_one_json_line_in_order() {
             plant(1, 2)
         ),
     );
-    let printed = wait_until(Duration::from_secs(30), || {
-        d.stdout().lines().count() >= 10
-    });
+    let printed = wait_until(Duration::from_secs(30), || d.stdout().lines().count() >= 10);
     assert!(printed, "stdout:\n{}\nlog:\n{}", d.stdout(), d.log());
     let out_file = dir.path().join("edgewatch.out");
     assert!(d.terminate().success());
@@ -569,7 +567,9 @@ fn stdout_sink_prints_each_routed_event_as_one_json_line_in_order() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect();
-    assert!(lines.iter().all(|v| v["sink"] == "tap" && v["type"] == "aggregate"));
+    assert!(lines
+        .iter()
+        .all(|v| v["sink"] == "tap" && v["type"] == "aggregate"));
     let items: Vec<Item> = lines.iter().map(item).collect();
     let db = dir.path().join("state/edgewatch.db");
     let (last, _, _) = sink_totals(&db, "tap");

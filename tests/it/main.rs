@@ -14,6 +14,7 @@ mod hardening;
 mod hostile;
 mod journald;
 mod knowledge;
+mod layering;
 mod llm;
 mod llm_archs;
 mod modbus;
