@@ -8,8 +8,9 @@
 mod common;
 
 use edgewatch::commands::modbus_sim;
-use edgewatch::config::{Config, SimulatorConfig};
+use edgewatch::config::Config;
 use edgewatch::metrics::Metrics;
+use edgewatch::sources::simulator::SimulatorConfig;
 use edgewatch::sources::{IngestBatch, Source};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -56,7 +57,12 @@ fn poll(port: u16, max_per_request: u16) -> (f64, f64) {
         rt.block_on(async {
             let c = config(port, max_per_request);
             let metrics = Metrics::default();
-            let mut sources = Source::build_all(&c, &metrics).unwrap();
+            let cx = edgewatch::sources::kind::Context {
+                gateway: &c.gateway.id,
+                modbus_maps: &c.modbus_maps,
+                metrics: &metrics,
+            };
+            let mut sources = Source::build_all(&c.sources, &cx).unwrap();
             let (tx, mut rx) = mpsc::channel::<IngestBatch>(1024);
             let stop = CancellationToken::new();
             let task = tokio::spawn(sources.remove(0).run(tx, stop.clone()));

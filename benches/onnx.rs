@@ -8,13 +8,14 @@
 mod common;
 
 use edgewatch::commands::eval::{ONNX, STATISTICAL};
-use edgewatch::config::{Config, SimulatorConfig};
+use edgewatch::config::Config;
 use edgewatch::detect::anomaly::WindowJob;
 use edgewatch::detect::anomaly_load;
 use edgewatch::detect::inference::score_jobs;
 use edgewatch::detect::ThresholdRules;
 use edgewatch::event::Reading;
 use edgewatch::sources::simulator::Plant;
+use edgewatch::sources::simulator::SimulatorConfig;
 use hdrhistogram::Histogram;
 use std::path::Path;
 use std::time::Instant;

@@ -5,11 +5,12 @@
 
 mod common;
 
-use edgewatch::config::{Config, SimulatorConfig};
+use edgewatch::config::Config;
 use edgewatch::event::Reading;
 use edgewatch::metrics::Metrics;
 use edgewatch::pipeline::Pipeline;
 use edgewatch::sources::simulator::Plant;
+use edgewatch::sources::simulator::SimulatorConfig;
 use edgewatch::sources::IngestBatch;
 use edgewatch::store::{self, WriteBatch, WriteOp, Writer};
 use edgewatch::store::{StoreConfig, Synchronous};
@@ -79,7 +80,7 @@ fn main() {
             )
         })
         .collect();
-    let sub = edgewatch::config::SubscriptionConfig {
+    let sub = edgewatch::sources::subscription::SubscriptionConfig {
         topic: "plant1/#".into(),
         qos: 1,
         format: Default::default(),

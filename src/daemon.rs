@@ -103,7 +103,14 @@ pub async fn run(
     }
     let knowledge = start_knowledge(&config, &reader, &writer, &pipeline, &metrics);
 
-    let sources = Source::build_all(&config, &metrics)?;
+    let sources = Source::build_all(
+        &config.sources,
+        &crate::sources::kind::Context {
+            gateway: &config.gateway.id,
+            modbus_maps: &config.modbus_maps,
+            metrics: &metrics,
+        },
+    )?;
     let (ingest_tx, ingest_rx) = mpsc::channel::<IngestBatch>(1024);
     let pipeline_task = tokio::spawn(pipeline.run(ingest_rx, writer.tx.clone()));
 

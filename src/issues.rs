@@ -40,6 +40,32 @@ impl Issues {
         }
     }
 
+    /// Component names: non-empty, printable, unique within one name space
+    /// (they become metric labels, log fields and client ids).
+    pub fn unique_names<'a>(&mut self, names: impl Iterator<Item = (String, &'a str)>) {
+        let v = self;
+        let mut seen = std::collections::HashSet::new();
+        for (key, name) in names {
+            if name.trim().is_empty() {
+                v.push(key, "must not be empty");
+            } else if name
+                .chars()
+                .any(|c| c.is_control() || c == '"' || c == '\\')
+                || name.len() > 64
+            {
+                // Names become metric labels, log fields and client ids.
+                v.push(
+                key,
+                format!(
+                    "{name:?} is not allowed: use at most 64 printable characters without `\"` or `\\`"
+                ),
+            );
+            } else if !seen.insert(name) {
+                v.push(key, format!("`{name}` is used twice: names must be unique"));
+            }
+        }
+    }
+
     pub fn into_vec(self) -> Vec<Issue> {
         self.0
     }

@@ -3,7 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use edgewatch::commands::{self, CommandError};
-use edgewatch::config::{Config, LogFormat, SimulatorConfig};
+use edgewatch::config::{Config, LogFormat};
+use edgewatch::sources::simulator::SimulatorConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //! model and ONNX Runtime are installed), and combinations.
 
 use super::CommandError;
-use crate::config::{Config, SimulatorConfig};
+use crate::config::Config;
 use crate::detect::anomaly::{AnomalyModels, WindowJob};
 use crate::detect::anomaly_load;
 use crate::detect::inference::score_jobs;
@@ -18,6 +18,7 @@ use crate::event::Reading;
 use crate::event::{AlertEvent, AlertState};
 use crate::ml::OnnxModel;
 use crate::sources::simulator::Plant;
+use crate::sources::simulator::SimulatorConfig;
 use std::path::Path;
 use std::time::Duration;
 

@@ -16,10 +16,10 @@
 //! past the map answer exception 2 (illegal data address).
 
 use super::CommandError;
-use crate::config::SimulatorConfig;
 use crate::event::now_ms;
 use crate::sources::modbus::decode::{encode, DataType, Order};
 use crate::sources::simulator::Plant;
+use crate::sources::simulator::SimulatorConfig;
 use std::collections::BTreeMap;
 use std::future::{ready, Ready};
 use std::sync::{Arc, Mutex};

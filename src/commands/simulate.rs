@@ -2,9 +2,9 @@
 //! as JSON readings, one topic per sensor, at a chosen rate.
 
 use super::CommandError;
-use crate::config::SimulatorConfig;
 use crate::event::now_ms;
 use crate::sources::simulator::Plant;
+use crate::sources::simulator::SimulatorConfig;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, QoS};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -116,7 +116,7 @@ pub async fn run(a: SimulateArgs, shutdown: CancellationToken) -> Result<u64, Co
 /// `fault` column names the injected fault active on that sensor (empty when
 /// healthy): training data for models/ and ground truth to check them against.
 pub fn write_csv(
-    plant: &crate::config::SimulatorConfig,
+    plant: &crate::sources::simulator::SimulatorConfig,
     hours: f64,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<u64> {

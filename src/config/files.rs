@@ -12,15 +12,7 @@ pub(super) fn check(c: &Config) -> Vec<ConfigIssue> {
     if let Some(f) = &c.api.token_file {
         v.secret_file("api.token-file".into(), f);
     }
-    for (i, m) in c.sources.mqtt.iter().enumerate() {
-        let k = format!("sources.mqtt[{i}]");
-        if let Some(f) = &m.password_file {
-            v.secret_file(format!("{k}.password-file"), f);
-        }
-        if let Some(t) = &m.tls {
-            v.tls_files(&format!("{k}.tls"), t);
-        }
-    }
+    c.sources.check_files(&mut v);
     c.sinks.check_files(&mut v);
     v.into_vec().into_iter().map(ConfigIssue::from).collect()
 }

@@ -8,15 +8,12 @@ mod anomaly;
 mod files;
 mod knowledge;
 mod locate;
-mod modbus;
 mod model;
 mod validate;
 mod validate_anomaly;
-mod validate_modbus;
 
 pub use anomaly::*;
 pub use knowledge::*;
-pub use modbus::*;
 pub use model::*;
 pub use validate::validate;
 

@@ -1,8 +1,6 @@
 //! Config structs. Every field documents a key of `config/edgewatch.toml`.
 
 use crate::event::Severity;
-use crate::tls::TlsConfig;
-use bytesize::ByteSize;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,13 +20,13 @@ pub struct Config {
     #[serde(default)]
     pub aggregate: AggregateConfig,
     #[serde(default)]
-    pub sources: SourcesConfig,
+    pub sources: crate::sources::SourcesConfig,
     /// Threshold, rate and staleness rules (`[[rules]]`).
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
     /// Register maps shared by Modbus devices of one model (`[modbus-maps.NAME]`).
     #[serde(default)]
-    pub modbus_maps: BTreeMap<String, super::RegisterMap>,
+    pub modbus_maps: BTreeMap<String, crate::sources::modbus::RegisterMap>,
     /// Where alerts and aggregates are forwarded (`[[sinks.mqtt]]`, `[[sinks.webhook]]`,
     /// `[[sinks.file]]`, `[[sinks.stdout]]`).
     #[serde(default)]
@@ -211,213 +209,6 @@ fn default_window() -> Duration {
 }
 fn default_lateness() -> Duration {
     Duration::from_secs(5)
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct SourcesConfig {
-    #[serde(default)]
-    pub mqtt: Vec<MqttSourceConfig>,
-    #[serde(default)]
-    pub simulator: Vec<SimulatorConfig>,
-    #[serde(default)]
-    pub modbus: Vec<super::ModbusSourceConfig>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct MqttSourceConfig {
-    /// Name used in logs and metrics.
-    pub name: String,
-    pub host: String,
-    #[serde(default = "default_mqtt_port")]
-    pub port: u16,
-    /// Must be stable across restarts for the broker to keep the session.
-    #[serde(default)]
-    pub client_id: Option<String>,
-    #[serde(default = "default_keep_alive", with = "humantime_serde")]
-    pub keep_alive: Duration,
-    /// Off by default: the broker queues QoS 1 messages while edgewatch is down.
-    #[serde(default)]
-    pub clean_session: bool,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password: Option<String>,
-    /// Read the password from this file (or `$CREDENTIALS_DIRECTORY/NAME` if relative).
-    #[serde(default)]
-    pub password_file: Option<PathBuf>,
-    #[serde(default)]
-    pub tls: Option<TlsConfig>,
-    /// First reconnect delay; doubles (with jitter) up to `reconnect-max`.
-    #[serde(default = "default_reconnect_min", with = "humantime_serde")]
-    pub reconnect_min: Duration,
-    #[serde(default = "default_reconnect_max", with = "humantime_serde")]
-    pub reconnect_max: Duration,
-    /// Larger payloads are rejected (counted as `too_large`).
-    #[serde(default = "default_max_payload")]
-    pub max_payload: ByteSize,
-    /// Deeper JSON nesting is rejected (counted as `too_deep`).
-    #[serde(default = "default_max_depth")]
-    pub max_depth: usize,
-    /// Readings stamped further ahead of the gateway's clock are rejected (counted
-    /// as `bad_timestamp`): a device clock years ahead would otherwise keep windows
-    /// open and rows past retention.
-    #[serde(default = "default_max_clock_skew", with = "humantime_serde")]
-    pub max_clock_skew: Duration,
-    pub subscriptions: Vec<SubscriptionConfig>,
-}
-
-fn default_mqtt_port() -> u16 {
-    1883
-}
-fn default_keep_alive() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_reconnect_min() -> Duration {
-    Duration::from_millis(500)
-}
-fn default_reconnect_max() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_max_payload() -> ByteSize {
-    ByteSize::kib(256)
-}
-fn default_max_depth() -> usize {
-    16
-}
-fn default_max_clock_skew() -> Duration {
-    Duration::from_millis(crate::sources::payload::DEFAULT_MAX_FUTURE_MS as u64)
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct SubscriptionConfig {
-    /// Topic filter, wildcards allowed: `factory/+/sensors/#`.
-    pub topic: String,
-    /// 0 or 1. QoS 1 messages are acknowledged only once journaled.
-    #[serde(default = "default_qos")]
-    pub qos: u8,
-    /// `json` (object or array of objects), `fields` (each numeric field a sensor), `number`.
-    #[serde(default)]
-    pub format: PayloadFormat,
-    /// Sensor id template over topic levels: `{1}/{3}` (0-based), `{topic}`, `{field}`.
-    /// When unset, the id comes from `sensor-id-field` (json) or the topic (fields, number).
-    #[serde(default)]
-    pub sensor_id: Option<String>,
-    /// Field paths are dotted (`data.value`).
-    #[serde(default = "default_sensor_id_field")]
-    pub sensor_id_field: String,
-    #[serde(default = "default_value_field")]
-    pub value_field: String,
-    /// Number (epoch seconds or milliseconds) or RFC 3339 string; receive time if absent.
-    #[serde(default = "default_timestamp_field")]
-    pub timestamp_field: String,
-    #[serde(default = "default_unit_field")]
-    pub unit_field: String,
-    /// Status word (`normal`, `bad`, `fault` ...) mapped to reading quality.
-    #[serde(default = "default_status_field")]
-    pub status_field: String,
-    /// Unit when the payload carries none.
-    #[serde(default)]
-    pub unit: Option<String>,
-    /// For `fields`: which fields to take (all numeric fields when empty).
-    #[serde(default)]
-    pub fields: Vec<String>,
-    /// Labels added to every reading of this subscription.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
-
-fn default_qos() -> u8 {
-    1
-}
-fn default_sensor_id_field() -> String {
-    "sensor_id".to_owned()
-}
-fn default_value_field() -> String {
-    "value".to_owned()
-}
-fn default_timestamp_field() -> String {
-    "ts".to_owned()
-}
-fn default_unit_field() -> String {
-    "unit".to_owned()
-}
-fn default_status_field() -> String {
-    "status".to_owned()
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum PayloadFormat {
-    #[default]
-    Json,
-    Fields,
-    Number,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct SimulatorConfig {
-    #[serde(default = "default_sim_name")]
-    pub name: String,
-    /// First level of every simulated sensor id.
-    #[serde(default = "default_site")]
-    pub site: String,
-    #[serde(default = "default_lines")]
-    pub lines: u32,
-    #[serde(default = "default_machines_per_line")]
-    pub machines_per_line: u32,
-    /// Time between two samples of one sensor.
-    #[serde(default = "default_sim_interval", with = "humantime_serde")]
-    pub interval: Duration,
-    /// Injected faults per machine per hour.
-    #[serde(default = "default_fault_rate")]
-    pub fault_rate: f64,
-    /// Mean length of an injected fault (drift, stuck sensor, dropout).
-    #[serde(default = "default_fault_duration", with = "humantime_serde")]
-    pub fault_duration: Duration,
-    /// Same seed, same plant: faults and noise repeat exactly.
-    #[serde(default)]
-    pub seed: Option<u64>,
-}
-
-impl Default for SimulatorConfig {
-    fn default() -> Self {
-        SimulatorConfig {
-            name: default_sim_name(),
-            site: default_site(),
-            lines: default_lines(),
-            machines_per_line: default_machines_per_line(),
-            interval: default_sim_interval(),
-            fault_rate: default_fault_rate(),
-            fault_duration: default_fault_duration(),
-            seed: None,
-        }
-    }
-}
-
-fn default_sim_name() -> String {
-    "simulator".to_owned()
-}
-fn default_site() -> String {
-    "plant1".to_owned()
-}
-fn default_lines() -> u32 {
-    2
-}
-fn default_machines_per_line() -> u32 {
-    3
-}
-fn default_sim_interval() -> Duration {
-    Duration::from_secs(1)
-}
-fn default_fault_rate() -> f64 {
-    0.5
-}
-fn default_fault_duration() -> Duration {
-    Duration::from_secs(300)
 }
 
 #[derive(Debug, Clone, Deserialize)]

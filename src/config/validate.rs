@@ -3,7 +3,6 @@
 use super::*;
 use crate::issues::Issues;
 use crate::sensor_glob;
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -16,90 +15,39 @@ pub fn validate(c: &Config) -> Vec<ConfigIssue> {
     c.store.validate(&mut v);
     aggregate(&mut v, &c.aggregate);
     knowledge(&mut v, c);
-    for (i, m) in c.sources.mqtt.iter().enumerate() {
-        mqtt(&mut v, &format!("sources.mqtt[{i}]"), m);
-    }
-    for (i, s) in c.sources.simulator.iter().enumerate() {
-        simulator(&mut v, &format!("sources.simulator[{i}]"), s);
-    }
+    c.sources.validate(&mut v, &c.modbus_maps);
+    crate::sources::modbus::validate_maps(&mut v, &c.modbus_maps);
     for (i, r) in c.rules.iter().enumerate() {
         rule(&mut v, &format!("rules[{i}]"), r);
     }
     c.sinks.validate(&mut v);
-    super::validate_modbus::modbus(&mut v, c);
     super::validate_anomaly::anomaly_models(&mut v, c);
-    names(&mut v, c);
-    v.into_vec().into_iter().map(ConfigIssue::from).collect()
-}
-
-/// Component names, checked in one place for every kind: sources share one name
-/// space (their metric series and sensor prefixes), sinks another, rules and
-/// anomaly models a third (alert ids).
-fn names(v: &mut Issues, c: &Config) {
-    let sources = c
-        .sources
-        .mqtt
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (format!("sources.mqtt[{i}].name"), m.name.as_str()))
-        .chain(
-            c.sources
-                .modbus
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (format!("sources.modbus[{i}].name"), m.name.as_str())),
-        )
-        .chain(
-            c.sources
-                .simulator
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (format!("sources.simulator[{i}].name"), m.name.as_str())),
-        );
-    unique(v, sources);
-    unique(
-        v,
+    v.unique_names(
+        c.sources
+            .names()
+            .into_iter()
+            .map(|(k, n)| (format!("{k}.name"), n)),
+    );
+    v.unique_names(
         c.sinks
             .names()
             .into_iter()
             .map(|(k, n)| (format!("{k}.name"), n)),
     );
-    let rules = c
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (format!("rules[{i}].name"), r.name.as_str()))
-        .chain(
-            c.anomaly_models
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (format!("anomaly-models[{i}].name"), m.name.as_str())),
-        );
-    unique(v, rules);
-}
-
-/// Non-empty, printable, unique within one name space.
-pub(super) fn unique<'a>(v: &mut Issues, names: impl Iterator<Item = (String, &'a str)>) {
-    let mut seen = HashSet::new();
-    for (key, name) in names {
-        if name.trim().is_empty() {
-            v.push(key, "must not be empty");
-        } else if name
-            .chars()
-            .any(|c| c.is_control() || c == '"' || c == '\\')
-            || name.len() > 64
-        {
-            // Names become metric labels, log fields and client ids.
-            v.push(
-                key,
-                format!(
-                    "{name:?} is not allowed: use at most 64 printable characters without `\"` or `\\`"
-                ),
-            );
-        } else if !seen.insert(name) {
-            v.push(key, format!("`{name}` is used twice: names must be unique"));
-        }
-    }
+    // Rules and anomaly models share alert ids.
+    v.unique_names(
+        c.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("rules[{i}].name"), r.name.as_str()))
+            .chain(
+                c.anomaly_models
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (format!("anomaly-models[{i}].name"), m.name.as_str())),
+            ),
+    );
+    v.into_vec().into_iter().map(ConfigIssue::from).collect()
 }
 
 fn gateway(v: &mut Issues, g: &GatewayConfig) {
@@ -223,163 +171,6 @@ fn knowledge(v: &mut Issues, c: &Config) {
         v.push(
             "knowledge.summary-retention",
             "must be at least knowledge.summary-window",
-        );
-    }
-}
-
-fn mqtt(v: &mut Issues, k: &str, m: &MqttSourceConfig) {
-    crate::mqtt_settings::validate_connection(
-        v,
-        k,
-        &m.host,
-        m.port,
-        m.keep_alive,
-        m.password.is_some() && m.password_file.is_some(),
-        m.tls.as_ref(),
-    );
-    if m.reconnect_min.is_zero() || m.reconnect_min > m.reconnect_max {
-        v.push(
-            format!("{k}.reconnect-min"),
-            "must be above zero and not above reconnect-max",
-        );
-    }
-    if m.max_depth == 0 || m.max_depth > 128 {
-        v.push(format!("{k}.max-depth"), "allowed 1 to 128");
-    }
-    if m.max_payload.as_u64() == 0 || m.max_payload > bytesize::ByteSize::mib(64) {
-        v.push(
-            format!("{k}.max-payload"),
-            format!("{} is out of range: allowed 1 B to 64 MiB", m.max_payload),
-        );
-    }
-    v.range(
-        format!("{k}.reconnect-max"),
-        m.reconnect_max,
-        Duration::from_millis(1),
-        Duration::from_secs(3600),
-    );
-    v.range(
-        format!("{k}.max-clock-skew"),
-        m.max_clock_skew,
-        Duration::from_secs(1),
-        Duration::from_secs(366 * 86_400),
-    );
-    if (m.password_file.is_some() || m.password.is_some()) && m.username.is_none() {
-        v.push(
-            format!("{k}.password-file"),
-            "a password is only sent with a username: set username too",
-        );
-    }
-    if m.subscriptions.is_empty() {
-        v.push(
-            format!("{k}.subscriptions"),
-            "at least one [[sources.mqtt.subscriptions]] with a topic is needed",
-        );
-    }
-    for (i, s) in m.subscriptions.iter().enumerate() {
-        subscription(v, &format!("{k}.subscriptions[{i}]"), s);
-    }
-}
-
-fn subscription(v: &mut Issues, k: &str, s: &SubscriptionConfig) {
-    if let Err(why) = check_topic_filter(&s.topic) {
-        v.push(format!("{k}.topic"), format!("`{}` {why}", s.topic));
-    }
-    if s.qos > 1 {
-        v.push(
-            format!("{k}.qos"),
-            format!(
-                "{} is not supported: use 0 or 1 (1 is durable end to end)",
-                s.qos
-            ),
-        );
-    }
-    if let Some(t) = &s.sensor_id {
-        if let Err(why) = check_template(t, &s.topic) {
-            v.push(format!("{k}.sensor-id"), why);
-        }
-    }
-    if s.format != PayloadFormat::Fields && !s.fields.is_empty() {
-        v.push(format!("{k}.fields"), "only used with format = \"fields\"");
-    }
-}
-
-/// MQTT filter rules: `#` only as the whole last level, `+` only as a whole level.
-pub(crate) fn check_topic_filter(topic: &str) -> Result<(), String> {
-    if topic.is_empty() {
-        return Err("is empty: give a topic filter such as `factory/+/sensors/#`".into());
-    }
-    let levels: Vec<&str> = topic.split('/').collect();
-    for (i, l) in levels.iter().enumerate() {
-        if l.contains('#') && (*l != "#" || i + 1 != levels.len()) {
-            return Err("is not a valid filter: `#` must be the whole last level".into());
-        }
-        if l.contains('+') && *l != "+" {
-            return Err("is not a valid filter: `+` must be a whole level".into());
-        }
-    }
-    Ok(())
-}
-
-/// `{N}` must be a topic level that exists for every matching topic.
-fn check_template(template: &str, topic: &str) -> Result<(), String> {
-    let levels = topic.split('/').count();
-    let open_ended = topic.ends_with('#');
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else {
-            return Err(format!("`{template}` has an unclosed `{{`"));
-        };
-        let name = &rest[start + 1..start + len];
-        match name.parse::<usize>() {
-            Ok(n) if !open_ended && n >= levels => {
-                return Err(format!(
-                    "`{{{n}}}` is past the end of `{topic}`: levels are numbered 0 to {}",
-                    levels - 1
-                ))
-            }
-            Ok(_) => {}
-            Err(_) if name == "topic" || name == "field" => {}
-            Err(_) => {
-                return Err(format!(
-                    "`{{{name}}}` is unknown: use {{0}}, {{1}} ... (topic levels), {{topic}} or {{field}}"
-                ))
-            }
-        }
-        rest = &rest[start + len + 1..];
-    }
-    Ok(())
-}
-
-fn simulator(v: &mut Issues, k: &str, s: &SimulatorConfig) {
-    if s.lines == 0 || s.lines > 100 {
-        v.push(format!("{k}.lines"), "allowed 1 to 100");
-    }
-    if s.machines_per_line == 0 || s.machines_per_line > 1000 {
-        v.push(format!("{k}.machines-per-line"), "allowed 1 to 1000");
-    }
-    v.range(
-        format!("{k}.interval"),
-        s.interval,
-        Duration::from_micros(1),
-        Duration::from_secs(3600),
-    );
-    if !(0.0..=3600.0).contains(&s.fault_rate) {
-        v.push(
-            format!("{k}.fault-rate"),
-            "allowed 0 to 3600 faults per machine-hour",
-        );
-    }
-    v.range(
-        format!("{k}.fault-duration"),
-        s.fault_duration,
-        Duration::from_secs(1),
-        Duration::from_secs(86_400),
-    );
-    if s.site.is_empty() || s.site.contains('/') {
-        v.push(
-            format!("{k}.site"),
-            "must be one non-empty id level (no `/`)",
         );
     }
 }

@@ -7,19 +7,27 @@
 //! acker task acknowledges every pending publish at or below it. A crash before the
 //! commit means no PUBACK, so the broker redelivers.
 
+use super::kind::{Context, SourceKind};
+use super::modbus::RegisterMap;
 use super::payload::Decoder;
+use super::subscription::SubscriptionConfig;
 use super::{IngestBatch, IngestTx, SourceError};
 use crate::backoff::Backoff;
-use crate::config::MqttSourceConfig;
 use crate::event::now_ms;
 use crate::event::{CommitAck, Rejected, Rejection};
+use crate::issues::Issues;
 use crate::metrics::SourceMetrics;
 use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
+use crate::tls::TlsConfig;
+use bytesize::ByteSize;
 use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter,
     TlsConfiguration, Transport,
 };
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -33,6 +41,73 @@ const MAX_PACKET: usize = 268_435_455;
 /// A connection without a message counts as working once it stayed up this long.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
 
+/// `[[sources.mqtt]]`: a broker to subscribe to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MqttSourceConfig {
+    /// Name used in logs and metrics.
+    pub name: String,
+    pub host: String,
+    #[serde(default = "default_mqtt_port")]
+    pub port: u16,
+    /// Must be stable across restarts for the broker to keep the session.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default = "default_keep_alive", with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// Off by default: the broker queues QoS 1 messages while edgewatch is down.
+    #[serde(default)]
+    pub clean_session: bool,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Read the password from this file (or `$CREDENTIALS_DIRECTORY/NAME` if relative).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// First reconnect delay; doubles (with jitter) up to `reconnect-max`.
+    #[serde(default = "default_reconnect_min", with = "humantime_serde")]
+    pub reconnect_min: Duration,
+    #[serde(default = "default_reconnect_max", with = "humantime_serde")]
+    pub reconnect_max: Duration,
+    /// Larger payloads are rejected (counted as `too_large`).
+    #[serde(default = "default_max_payload")]
+    pub max_payload: ByteSize,
+    /// Deeper JSON nesting is rejected (counted as `too_deep`).
+    #[serde(default = "default_max_depth")]
+    pub max_depth: usize,
+    /// Readings stamped further ahead of the gateway's clock are rejected (counted
+    /// as `bad_timestamp`): a device clock years ahead would otherwise keep windows
+    /// open and rows past retention.
+    #[serde(default = "default_max_clock_skew", with = "humantime_serde")]
+    pub max_clock_skew: Duration,
+    pub subscriptions: Vec<SubscriptionConfig>,
+}
+
+fn default_mqtt_port() -> u16 {
+    1883
+}
+fn default_keep_alive() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_reconnect_min() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_reconnect_max() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_max_payload() -> ByteSize {
+    ByteSize::kib(256)
+}
+fn default_max_depth() -> usize {
+    16
+}
+fn default_max_clock_skew() -> Duration {
+    Duration::from_millis(super::payload::DEFAULT_MAX_FUTURE_MS as u64)
+}
+
 pub struct MqttSource {
     name: Arc<str>,
     options: MqttOptions,
@@ -43,12 +118,83 @@ pub struct MqttSource {
 
 type Pending = Arc<Mutex<VecDeque<(u64, Publish)>>>;
 
-impl MqttSource {
-    pub fn build(
-        c: &MqttSourceConfig,
-        gateway: &str,
-        metrics: Arc<SourceMetrics>,
-    ) -> Result<Self, SourceError> {
+impl SourceKind for MqttSource {
+    type Config = MqttSourceConfig;
+
+    fn name(c: &MqttSourceConfig) -> &str {
+        &c.name
+    }
+
+    fn validate(m: &MqttSourceConfig, _: &BTreeMap<String, RegisterMap>, v: &mut Issues, k: &str) {
+        crate::mqtt_settings::validate_connection(
+            v,
+            k,
+            &m.host,
+            m.port,
+            m.keep_alive,
+            m.password.is_some() && m.password_file.is_some(),
+            m.tls.as_ref(),
+        );
+        if m.reconnect_min.is_zero() || m.reconnect_min > m.reconnect_max {
+            v.push(
+                format!("{k}.reconnect-min"),
+                "must be above zero and not above reconnect-max",
+            );
+        }
+        if m.max_depth == 0 || m.max_depth > 128 {
+            v.push(format!("{k}.max-depth"), "allowed 1 to 128");
+        }
+        if m.max_payload.as_u64() == 0 || m.max_payload > ByteSize::mib(64) {
+            v.push(
+                format!("{k}.max-payload"),
+                format!("{} is out of range: allowed 1 B to 64 MiB", m.max_payload),
+            );
+        }
+        v.range(
+            format!("{k}.reconnect-max"),
+            m.reconnect_max,
+            Duration::from_millis(1),
+            Duration::from_secs(3600),
+        );
+        v.range(
+            format!("{k}.max-clock-skew"),
+            m.max_clock_skew,
+            Duration::from_secs(1),
+            Duration::from_secs(366 * 86_400),
+        );
+        if (m.password_file.is_some() || m.password.is_some()) && m.username.is_none() {
+            v.push(
+                format!("{k}.password-file"),
+                "a password is only sent with a username: set username too",
+            );
+        }
+        if m.subscriptions.is_empty() {
+            v.push(
+                format!("{k}.subscriptions"),
+                "at least one [[sources.mqtt.subscriptions]] with a topic is needed",
+            );
+        }
+        for (i, s) in m.subscriptions.iter().enumerate() {
+            s.validate(v, &format!("{k}.subscriptions[{i}]"));
+        }
+    }
+
+    fn check_files(m: &MqttSourceConfig, v: &mut Issues, k: &str) {
+        if let Some(f) = &m.password_file {
+            v.secret_file(format!("{k}.password-file"), f);
+        }
+        if let Some(t) = &m.tls {
+            v.tls_files(&format!("{k}.tls"), t);
+        }
+    }
+
+    fn source_name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(c: &MqttSourceConfig, cx: &Context) -> Result<Self, SourceError> {
+        let gateway = cx.gateway;
+        let metrics = cx.metrics.source(&c.name, "mqtt");
         let client_id = c
             .client_id
             .clone()
@@ -109,11 +255,7 @@ impl MqttSource {
         })
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
+    async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
         let (client, mut events) = AsyncClient::new(self.options.clone(), 1024);
         let (watermark, seen) = watch::channel(0u64);
         let watermark = Arc::new(watermark);
@@ -184,7 +326,9 @@ impl MqttSource {
         acker.abort();
         self.metrics.connected.set(0);
     }
+}
 
+impl MqttSource {
     fn decode(
         &self,
         p: &Publish,

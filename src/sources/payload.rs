@@ -1,7 +1,7 @@
 //! Turns one MQTT payload into readings, per subscription settings. Pure: every
 //! malformed payload becomes a [`Rejection`] with a reason, never a panic.
 
-use crate::config::{PayloadFormat, SubscriptionConfig};
+use super::subscription::{PayloadFormat, SubscriptionConfig};
 use crate::event::{Labels, Quality, Reading, Rejection};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;

@@ -5,14 +5,82 @@
 //! [`Plant`] is pure (explicit time, seeded randomness) so benches and evaluations
 //! can run it faster than real time; [`SimulatorSource`] paces it with the clock.
 
-use super::{IngestBatch, IngestTx};
-use crate::config::SimulatorConfig;
+use super::kind::{Context, SourceKind};
+use super::modbus::RegisterMap;
+use super::{IngestBatch, IngestTx, SourceError};
 use crate::event::SimFault;
 use crate::event::{now_ms, Labels, Reading};
+use crate::issues::Issues;
 use crate::metrics::SourceMetrics;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// `[[sources.simulator]]`: a simulated plant with injected faults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SimulatorConfig {
+    #[serde(default = "default_sim_name")]
+    pub name: String,
+    /// First level of every simulated sensor id.
+    #[serde(default = "default_site")]
+    pub site: String,
+    #[serde(default = "default_lines")]
+    pub lines: u32,
+    #[serde(default = "default_machines_per_line")]
+    pub machines_per_line: u32,
+    /// Time between two samples of one sensor.
+    #[serde(default = "default_sim_interval", with = "humantime_serde")]
+    pub interval: Duration,
+    /// Injected faults per machine per hour.
+    #[serde(default = "default_fault_rate")]
+    pub fault_rate: f64,
+    /// Mean length of an injected fault (drift, stuck sensor, dropout).
+    #[serde(default = "default_fault_duration", with = "humantime_serde")]
+    pub fault_duration: Duration,
+    /// Same seed, same plant: faults and noise repeat exactly.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            name: default_sim_name(),
+            site: default_site(),
+            lines: default_lines(),
+            machines_per_line: default_machines_per_line(),
+            interval: default_sim_interval(),
+            fault_rate: default_fault_rate(),
+            fault_duration: default_fault_duration(),
+            seed: None,
+        }
+    }
+}
+
+fn default_sim_name() -> String {
+    "simulator".to_owned()
+}
+fn default_site() -> String {
+    "plant1".to_owned()
+}
+fn default_lines() -> u32 {
+    2
+}
+fn default_machines_per_line() -> u32 {
+    3
+}
+fn default_sim_interval() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_fault_rate() -> f64 {
+    0.5
+}
+fn default_fault_duration() -> Duration {
+    Duration::from_secs(300)
+}
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -240,21 +308,60 @@ pub struct SimulatorSource {
     metrics: Arc<SourceMetrics>,
 }
 
-impl SimulatorSource {
-    pub fn new(c: &SimulatorConfig, metrics: Arc<SourceMetrics>) -> Self {
-        SimulatorSource {
-            name: c.name.clone(),
-            plant: Plant::new(c),
-            interval: c.interval,
-            metrics,
+impl SourceKind for SimulatorSource {
+    type Config = SimulatorConfig;
+
+    fn name(c: &SimulatorConfig) -> &str {
+        &c.name
+    }
+
+    fn validate(s: &SimulatorConfig, _: &BTreeMap<String, RegisterMap>, v: &mut Issues, k: &str) {
+        if s.lines == 0 || s.lines > 100 {
+            v.push(format!("{k}.lines"), "allowed 1 to 100");
+        }
+        if s.machines_per_line == 0 || s.machines_per_line > 1000 {
+            v.push(format!("{k}.machines-per-line"), "allowed 1 to 1000");
+        }
+        v.range(
+            format!("{k}.interval"),
+            s.interval,
+            Duration::from_micros(1),
+            Duration::from_secs(3600),
+        );
+        if !(0.0..=3600.0).contains(&s.fault_rate) {
+            v.push(
+                format!("{k}.fault-rate"),
+                "allowed 0 to 3600 faults per machine-hour",
+            );
+        }
+        v.range(
+            format!("{k}.fault-duration"),
+            s.fault_duration,
+            Duration::from_secs(1),
+            Duration::from_secs(86_400),
+        );
+        if s.site.is_empty() || s.site.contains('/') {
+            v.push(
+                format!("{k}.site"),
+                "must be one non-empty id level (no `/`)",
+            );
         }
     }
 
-    pub fn name(&self) -> &str {
+    fn build(c: &SimulatorConfig, cx: &Context) -> Result<Self, SourceError> {
+        Ok(SimulatorSource {
+            name: c.name.clone(),
+            plant: Plant::new(c),
+            interval: c.interval,
+            metrics: cx.metrics.source(&c.name, "simulator"),
+        })
+    }
+
+    fn source_name(&self) -> &str {
         &self.name
     }
 
-    pub async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
+    async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
         self.metrics.connected.set(1);
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

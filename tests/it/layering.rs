@@ -19,7 +19,14 @@ const LAYERS: &[&[&str]] = &[
         "untrusted",
         "allowed_hosts",
     ],
-    &["tls", "reconnect", "sensor_limit", "aggregate", "metrics", "ml"],
+    &[
+        "tls",
+        "reconnect",
+        "sensor_limit",
+        "aggregate",
+        "metrics",
+        "ml",
+    ],
     &["issues"],
     &["mqtt_settings", "store"],
     &["sinks"],
@@ -31,13 +38,6 @@ const LAYERS: &[&[&str]] = &[
     &["api"],
     &["daemon"],
     &["commands"],
-];
-
-/// Edges that still point up, each with why and what removes it.
-const KNOWN_DEBT: &[(&str, &str)] = &[
-    // The MQTT, Modbus and simulator configs still live in config/; they move
-    // into their source files as the sinks' did (issue 17, sources family).
-    ("sources", "config"),
 ];
 
 fn layer(module: &str) -> Option<usize> {
@@ -100,7 +100,7 @@ fn every_module_uses_only_modules_below_it() {
             continue;
         };
         for used in uses(f) {
-            if used == top || KNOWN_DEBT.contains(&(top.as_str(), used.as_str())) {
+            if used == top {
                 continue;
             }
             match layer(&used) {
@@ -121,23 +121,4 @@ fn every_module_uses_only_modules_below_it() {
         "imports that point up (or sideways) in the layering:\n{}",
         wrong.join("\n")
     );
-}
-
-#[test]
-fn the_known_debt_is_still_owed() {
-    // An exception that no longer occurs must be struck from the list.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for (from, to) in KNOWN_DEBT {
-        let mut files = Vec::new();
-        let dir = src.join(from);
-        if dir.is_dir() {
-            rust_files(&dir, &mut files);
-        } else {
-            files.push(src.join(format!("{from}.rs")));
-        }
-        assert!(
-            files.iter().any(|f| uses(f).contains(*to)),
-            "{from} no longer uses {to}: remove it from KNOWN_DEBT"
-        );
-    }
 }

@@ -5,9 +5,9 @@
 //! a file sink.
 
 use crate::support::{check_config as check, sql, wait_until, Broker, Daemon};
-use edgewatch::config::SimulatorConfig;
 use edgewatch::ml::{Manifest, OnnxModel};
 use edgewatch::sources::simulator::Plant;
+use edgewatch::sources::simulator::SimulatorConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

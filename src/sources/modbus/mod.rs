@@ -14,12 +14,16 @@
 pub mod decode;
 pub mod plan;
 pub mod schedule;
+mod settings;
 
+pub use settings::*;
+
+use super::kind::{self, SourceKind};
 use super::{IngestBatch, IngestTx, SourceError};
 use crate::backoff::Backoff;
-use crate::config::{ModbusSourceConfig, Parity, RegisterMap};
 use crate::event::{now_ms, Labels, Quality, Reading};
-use crate::metrics::{DeviceMetrics, Metrics, SourceMetrics};
+use crate::issues::Issues;
+use crate::metrics::{DeviceMetrics, SourceMetrics};
 use decode::{DataType, Order, Table};
 use plan::{ReadRequest, Span};
 use schedule::{Effect, Next, Outcome, Schedule};
@@ -83,12 +87,24 @@ enum PollError {
     Transport(String),
 }
 
-impl ModbusSource {
-    pub fn build(
+impl SourceKind for ModbusSource {
+    type Config = ModbusSourceConfig;
+
+    fn name(c: &ModbusSourceConfig) -> &str {
+        &c.name
+    }
+
+    fn validate(
         c: &ModbusSourceConfig,
         maps: &BTreeMap<String, RegisterMap>,
-        metrics: &Metrics,
-    ) -> Result<Self, SourceError> {
+        v: &mut Issues,
+        k: &str,
+    ) {
+        c.validate(v, k, maps);
+    }
+
+    fn build(c: &ModbusSourceConfig, cx: &kind::Context) -> Result<Self, SourceError> {
+        let (maps, metrics) = (cx.modbus_maps, cx.metrics);
         let err = |message: String| SourceError::Setup {
             source_name: c.name.clone(),
             message,
@@ -191,13 +207,13 @@ impl ModbusSource {
         })
     }
 
-    pub fn name(&self) -> &str {
+    fn source_name(&self) -> &str {
         &self.name
     }
 
     /// Performs what the schedule says: connect, poll the device due next, report
     /// the outcome, until `shutdown`.
-    pub async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
+    async fn run(mut self, out: IngestTx, shutdown: CancellationToken) {
         let mut ctx = None;
         loop {
             let next = self.schedule.next();
@@ -233,7 +249,9 @@ impl ModbusSource {
         }
         self.metrics.connected.set(0);
     }
+}
 
+impl ModbusSource {
     /// Opens the connection and tells the schedule how that went.
     async fn open(&mut self) -> Option<Context> {
         match self.connect().await {
