@@ -79,7 +79,7 @@ pub async fn watchdog(m: Arc<Metrics>, writer: mpsc::Sender<WriteOp>, shutdown: 
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let alive = pipeline_ticking(&m, period) && writer_answers(&writer, every).await;
+        let alive = probe(&m, &writer, period, every).await.is_ok();
         if alive {
             notify(&[NotifyState::Watchdog]);
             if withheld {
@@ -92,6 +92,25 @@ pub async fn watchdog(m: Arc<Metrics>, writer: mpsc::Sender<WriteOp>, shutdown: 
         }
         withheld = !alive;
     }
+}
+
+/// The progress probe the watchdog and `/healthz` share: the pipeline ticked
+/// within `stale_after` (plus its one-second tick) and the store writer answered
+/// a flush queued behind all pending work within `answer_within`. Says which part
+/// is stuck.
+pub async fn probe(
+    m: &Metrics,
+    writer: &mpsc::Sender<WriteOp>,
+    stale_after: Duration,
+    answer_within: Duration,
+) -> Result<(), &'static str> {
+    if !pipeline_ticking(m, stale_after) {
+        return Err("the pipeline has not ticked");
+    }
+    if !writer_answers(writer, answer_within).await {
+        return Err("the store writer does not answer");
+    }
+    Ok(())
 }
 
 fn pipeline_ticking(m: &Metrics, period: Duration) -> bool {

@@ -3,6 +3,7 @@
 //! Loopback by default; a bearer token guards every route when one is configured.
 
 mod dead_letters;
+mod health;
 mod json_body;
 mod knowledge;
 mod openai;
@@ -41,8 +42,8 @@ pub struct ApiState {
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
         .route("/api/v1/sensors", get(sensors))
@@ -112,14 +113,6 @@ async fn auth(State(s): State<ApiState>, req: Request, next: Next) -> Response {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn readyz(State(s): State<ApiState>) -> Response {
-    if s.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
-    }
 }
 
 async fn metrics(State(s): State<ApiState>) -> Response {

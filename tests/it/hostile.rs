@@ -244,6 +244,16 @@ fn sigterm_on_a_full_disk_exits_without_acknowledging_and_nothing_is_lost() {
     let disk = SmallDisk::mount(&dir.path().join("state"), "8m");
     let d = Daemon::start(dir.path(), &source(broker.port, ""));
     broker.wait_subscribed("edgewatch-test-in", "in/#");
+    // Healthy and ready, the source listed as connected.
+    assert_eq!(d.status_of("/healthz"), 200);
+    let ready = d.json("/readyz");
+    assert_eq!(ready["sources"][0]["name"], "in", "{ready}");
+    assert_eq!(ready["sources"][0]["connected"], true, "{ready}");
+    assert_eq!(
+        ready["waiting_for"].as_array().map(Vec::len),
+        Some(0),
+        "{ready}"
+    );
     disk.fill();
     let lines: Vec<String> = (0..2000)
         .map(|i| format!(r#"{{"sensor_id":"full/{}","value":{i}}}"#, i % 20))
@@ -255,6 +265,12 @@ fn sigterm_on_a_full_disk_exits_without_acknowledging_and_nothing_is_lost() {
             .contains("store commit failed")),
         "the disk never filled: {}",
         d.log()
+    );
+    // /healthz is the watchdog's probe: a writer stuck retrying a commit fails it.
+    assert!(
+        wait_until(Duration::from_secs(15), || d.status_of("/healthz") == 503),
+        "healthz stayed {}",
+        d.status_of("/healthz")
     );
     let log = dir.path().join("edgewatch.log");
     let status = d.terminate();
