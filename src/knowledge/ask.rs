@@ -300,7 +300,14 @@ impl Asker {
         let (llm, limit, options) = (self.llm.clone(), self.limit, self.llm_options.clone());
         tokio::task::spawn_blocking(move || {
             let mut on_token = on_token;
-            let mut slot = llm.lock().map_err(|_| "model lock poisoned".to_owned())?;
+            // A panic while generating leaves the model in an unknown state: drop it
+            // (it loads again) rather than fail every later question on the lock.
+            let mut slot = llm.lock().unwrap_or_else(|poisoned| {
+                llm.clear_poison();
+                let mut slot = poisoned.into_inner();
+                *slot = None;
+                slot
+            });
             let model = slot
                 .get_or_insert_with(|| Llm::load_with(&path, &options).map_err(|e| e.to_string()));
             match model {

@@ -78,6 +78,7 @@ impl Knowledge {
         let (tx, rx) = sync_channel(c.embed_queue.max(1));
         let thread_index = index.clone();
         let thread_writer = writer.clone();
+        let forward_metrics = metrics.clone();
         std::thread::Builder::new()
             .name("edgewatch-embed".into())
             .spawn(move || run(embedder, rx, thread_index, thread_writer, metrics))
@@ -92,7 +93,7 @@ impl Knowledge {
             asker: super::ask::Asker::new(c, tz),
         });
         k.backfill();
-        tokio::spawn(forward_alerts(alerts, k.jobs.clone()));
+        tokio::spawn(forward_alerts(alerts, k.jobs.clone(), forward_metrics));
         tokio::spawn(super::summary::run(
             k.reader.clone(),
             k.jobs.clone(),
@@ -234,18 +235,27 @@ fn row_item(a: &AlertRow) -> (String, String) {
     )
 }
 
-async fn forward_alerts(mut alerts: broadcast::Receiver<AlertEvent>, jobs: SyncSender<Job>) {
+/// Firing alerts to the embedding thread. One that finds the queue full (or that
+/// the broadcast skipped) is counted and embedded at the next start's backfill.
+async fn forward_alerts(
+    mut alerts: broadcast::Receiver<AlertEvent>,
+    jobs: SyncSender<Job>,
+    metrics: Arc<Metrics>,
+) {
     loop {
         match alerts.recv().await {
             Ok(e) if e.state == AlertState::Firing => {
                 let text = alert_text(&e.rule, &e.sensor, e.severity.as_str(), &e.message);
-                if let Err(TrySendError::Disconnected(_)) =
-                    jobs.try_send(Job::Alerts(vec![(e.id, text)]))
-                {
-                    break;
+                match jobs.try_send(Job::Alerts(vec![(e.id, text)])) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => metrics.alert_embeddings_deferred.inc(),
+                    Err(TrySendError::Disconnected(_)) => break,
                 }
             }
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                metrics.alert_embeddings_deferred.add(n);
+            }
+            Ok(_) => {}
             Err(broadcast::error::RecvError::Closed) => break,
         }
     }

@@ -9,7 +9,7 @@
 //! interleaved pairs (GGUF stores Q and K permuted for that), grouped-query
 //! attention, SiLU-gated MLP, logits of the last position only.
 
-use super::q8::{Q8Matrix, Q8Rows};
+use super::q8::{Q8Matrix, Q8Rows, BLOCK};
 use candle_core::quantized::gguf_file;
 use candle_core::Device;
 use rayon::prelude::*;
@@ -28,6 +28,46 @@ pub struct Config {
 }
 
 impl Config {
+    /// Shapes the forward pass relies on; a file breaking one is refused at load
+    /// with the reason instead of panicking (or reading out of bounds) later.
+    fn check(&self) -> Result<(), String> {
+        let Config {
+            dim,
+            layers,
+            heads,
+            kv_heads,
+            ffn,
+            ..
+        } = *self;
+        if dim == 0 || layers == 0 || heads == 0 || kv_heads == 0 || ffn == 0 {
+            return Err(format!(
+                "embedding_length {dim}, block_count {layers}, head_count {heads}, head_count_kv {kv_heads} and feed_forward_length {ffn} must all be above zero"
+            ));
+        }
+        if !dim.is_multiple_of(heads) || !(dim / heads).is_multiple_of(2) {
+            return Err(format!(
+                "embedding_length {dim} is not an even head width times head_count {heads}"
+            ));
+        }
+        if !heads.is_multiple_of(kv_heads) {
+            return Err(format!(
+                "head_count {heads} is not a multiple of head_count_kv {kv_heads}"
+            ));
+        }
+        if !dim.is_multiple_of(BLOCK) || !ffn.is_multiple_of(BLOCK) {
+            return Err(format!(
+                "embedding_length {dim} and feed_forward_length {ffn} must be multiples of {BLOCK} (the int8 block)"
+            ));
+        }
+        if !self.eps.is_finite() || self.eps < 0.0 {
+            return Err(format!(
+                "layer_norm_rms_epsilon {} is not a small positive number",
+                self.eps
+            ));
+        }
+        Ok(())
+    }
+
     fn head_dim(&self) -> usize {
         self.dim / self.heads
     }
@@ -92,6 +132,7 @@ impl Llama {
                 .unwrap_or(10_000.0),
             context: usize_of("context_length").unwrap_or(2048),
         };
+        config.check().map_err(candle_core::Error::Msg)?;
         let tensor = |file: &mut R, name: &str| -> candle_core::Result<(Vec<f32>, Vec<usize>)> {
             let t = content.tensor(file, name, &Device::Cpu)?;
             let dims = t.shape().dims().to_vec();
@@ -101,37 +142,69 @@ impl Llama {
                 .to_vec1::<f32>()?;
             Ok((data, dims))
         };
-        let matrix = |file: &mut R, names: &[&str]| -> candle_core::Result<Q8Matrix> {
+        let matrix = |file: &mut R,
+                      names: &[&str],
+                      want_rows: Option<usize>,
+                      want_cols: usize|
+         -> candle_core::Result<Q8Matrix> {
             let mut data = Vec::new();
-            let (mut rows, mut cols) = (0, 0);
+            let mut rows = 0;
             for name in names {
                 let (d, dims) = tensor(file, name)?;
                 let [r, c] = dims[..] else {
                     return Err(candle_core::Error::Msg(format!("{name}: not a matrix")));
                 };
+                if c != want_cols || d.len() != r * c {
+                    return Err(candle_core::Error::Msg(format!(
+                        "{name}: {r} x {c}, but the model's metadata needs {want_cols} columns"
+                    )));
+                }
                 rows += r;
-                cols = c;
                 data.extend_from_slice(&d);
             }
-            Ok(Q8Matrix::quantize(&data, rows, cols))
+            if want_rows.is_some_and(|w| w != rows) {
+                return Err(candle_core::Error::Msg(format!(
+                    "{}: {rows} rows, but the model's metadata needs {}",
+                    names.join(" + "),
+                    want_rows.unwrap_or_default()
+                )));
+            }
+            Ok(Q8Matrix::quantize(&data, rows, want_cols))
         };
-        let embedding = matrix(file, &["token_embd.weight"])?;
+        let vector = |file: &mut R, name: &str| -> candle_core::Result<Vec<f32>> {
+            let (d, _) = tensor(file, name)?;
+            if d.len() != config.dim {
+                return Err(candle_core::Error::Msg(format!(
+                    "{name}: {} values, but embedding_length is {}",
+                    d.len(),
+                    config.dim
+                )));
+            }
+            Ok(d)
+        };
+        let (dim, ffn, kv_dim) = (config.dim, config.ffn, config.kv_dim());
+        let embedding = matrix(file, &["token_embd.weight"], None, dim)?;
         let mut layers = Vec::with_capacity(config.layers);
         for i in 0..config.layers {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
             layers.push(Layer {
-                attn_norm: tensor(file, &n("attn_norm"))?.0,
-                qkv: matrix(file, &[&n("attn_q"), &n("attn_k"), &n("attn_v")])?,
-                out: matrix(file, &[&n("attn_output")])?,
-                ffn_norm: tensor(file, &n("ffn_norm"))?.0,
-                gate_up: matrix(file, &[&n("ffn_gate"), &n("ffn_up")])?,
-                down: matrix(file, &[&n("ffn_down")])?,
+                attn_norm: vector(file, &n("attn_norm"))?,
+                qkv: matrix(
+                    file,
+                    &[&n("attn_q"), &n("attn_k"), &n("attn_v")],
+                    Some(dim + 2 * kv_dim),
+                    dim,
+                )?,
+                out: matrix(file, &[&n("attn_output")], Some(dim), dim)?,
+                ffn_norm: vector(file, &n("ffn_norm"))?,
+                gate_up: matrix(file, &[&n("ffn_gate"), &n("ffn_up")], Some(2 * ffn), dim)?,
+                down: matrix(file, &[&n("ffn_down")], Some(dim), ffn)?,
                 keys: Vec::new(),
                 values: Vec::new(),
             });
         }
         let lm_head = if content.tensor_infos.contains_key("output.weight") {
-            Some(matrix(file, &["output.weight"])?)
+            Some(matrix(file, &["output.weight"], Some(embedding.rows), dim)?)
         } else {
             None
         };
@@ -140,7 +213,7 @@ impl Llama {
             .map(|i| 1.0 / config.rope_base.powf(2.0 * i as f32 / hd as f32))
             .collect();
         Ok(Llama {
-            out_norm: tensor(file, "output_norm.weight")?.0,
+            out_norm: vector(file, "output_norm.weight")?,
             config,
             embedding,
             layers,
@@ -317,5 +390,80 @@ fn attention(c: &Config, qkv: &[f32], keys: &[f32], values: &[f32], start: usize
         out.chunks_mut(hd).enumerate().for_each(one);
     } else {
         out.par_chunks_mut(hd).enumerate().for_each(one);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config {
+            dim: 64,
+            layers: 2,
+            heads: 4,
+            kv_heads: 2,
+            ffn: 128,
+            eps: 1e-5,
+            rope_base: 10_000.0,
+            context: 2048,
+        }
+    }
+
+    #[test]
+    fn shapes_the_forward_pass_cannot_run_are_load_errors() {
+        assert_eq!(config().check(), Ok(()));
+        let bad = [
+            (
+                Config {
+                    heads: 0,
+                    ..config()
+                },
+                "above zero",
+            ),
+            (
+                Config {
+                    kv_heads: 3,
+                    ..config()
+                },
+                "multiple of head_count_kv",
+            ),
+            (
+                Config {
+                    dim: 96,
+                    heads: 32,
+                    kv_heads: 32,
+                    ..config()
+                },
+                "even head width",
+            ),
+            (
+                Config {
+                    dim: 48,
+                    heads: 4,
+                    kv_heads: 2,
+                    ..config()
+                },
+                "multiples of 32",
+            ),
+            (
+                Config {
+                    ffn: 100,
+                    ..config()
+                },
+                "multiples of 32",
+            ),
+            (
+                Config {
+                    eps: f32::NAN,
+                    ..config()
+                },
+                "epsilon",
+            ),
+        ];
+        for (c, why) in bad {
+            let e = c.check().unwrap_err();
+            assert!(e.contains(why), "{c:?}: {e}");
+        }
     }
 }

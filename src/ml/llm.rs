@@ -123,7 +123,20 @@ impl Llm {
         {
             eos.push(id);
         }
-        let engine = Engine::from_gguf(&arch, content, &mut file).map_err(err)?;
+        // candle's loaders assert on shapes: a malformed file must be a load error
+        // naming it, never a panic in the thread (and lock) every ask waits on.
+        let engine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Engine::from_gguf(&arch, content, &mut file)
+        }))
+        .map_err(|p| {
+            let why = p
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| p.downcast_ref::<&str>().copied())
+                .unwrap_or("a malformed tensor");
+            err(format!("the model file is malformed ({why})"))
+        })?
+        .map_err(err)?;
         Ok(Llm {
             engine,
             tokenizer,

@@ -270,6 +270,9 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// Two scales side by side, broadcast: [a, b, a, b, ...].
+    ///
+    /// # Safety
+    /// `p` must point at two readable f32s, and the CPU must have AVX-512F.
     #[inline(always)]
     unsafe fn pair512(p: *const f32) -> __m512 {
         _mm512_castpd_ps(_mm512_set1_pd(f64::from_bits(
@@ -277,14 +280,36 @@ mod x86 {
         )))
     }
 
+    /// The kernels read `x.quants.len()` bytes of every weight row, as many
+    /// scales as `x` has, and 16 offsets per pair: checked here, once per call,
+    /// so the safe entry points cannot read out of bounds whatever they are given.
+    fn check_lengths(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) {
+        assert!(
+            w.iter().all(|r| r.len() >= x.quants.len())
+                && ws.iter().all(|s| s.len() >= x.scales.len())
+                && x.scales.len() * BLOCK >= x.quants.len()
+                && x.offsets.len() >= x.quants.len() / PAIR * 16,
+            "int8 kernel called with rows shorter than the activation"
+        );
+    }
+
     pub fn dot4_vnni(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
-        // SAFETY: chosen only when the CPU has these features; rows are whole blocks.
+        check_lengths(w, ws, x);
+        if !(is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512f")) {
+            return super::dot4_portable(w, ws, x);
+        }
+        // SAFETY: the CPU has the features (checked above) and the lengths were
+        // checked by check_lengths.
         unsafe { dot4_vnni_impl(w, ws, x) }
     }
 
     /// Per pair of blocks and row: one `vpdpbusd` started at the activation's
     /// offsets, to f32, times the pair of weight scales times the pair of
     /// activation scales, accumulated; four rows side by side share the loads of x.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F and AVX-512 VNNI, and the lengths must hold
+    /// what [`check_lengths`] asserts.
     #[target_feature(enable = "avx512f,avx512vnni")]
     unsafe fn dot4_vnni_impl(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
         let pairs = x.quants.len() / PAIR;
@@ -311,13 +336,22 @@ mod x86 {
     }
 
     pub fn dot4_avx2(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
-        // SAFETY: chosen only when the CPU has these features; rows are whole blocks.
+        check_lengths(w, ws, x);
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return super::dot4_portable(w, ws, x);
+        }
+        // SAFETY: the CPU has the features (checked above) and the lengths were
+        // checked by check_lengths.
         unsafe { dot4_avx2_impl(w, ws, x) }
     }
 
     /// Half a pair per step: w back to signed, `vpmaddubsw` on |w| and x with w's
     /// sign (at most 2 · 127 · 127, no saturation), `vpmaddwd` by ones to i32;
     /// lanes alternate between the pair's blocks as in the VNNI kernel.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA, and the lengths must hold what
+    /// [`check_lengths`] asserts.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn dot4_avx2_impl(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
         let pairs = x.quants.len() / PAIR;
@@ -423,10 +457,16 @@ mod tests {
                 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
                     let got = x86::dot4_avx2(&w, &ws, &q.row(0));
                     assert!(close(got), "{got:?} {want:?}");
+                } else {
+                    eprintln!("skipped: this CPU has no AVX2+FMA, the AVX2 kernel is not tested");
                 }
-                if is_x86_feature_detected!("avx512vnni") {
+                if is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512f") {
                     let got = x86::dot4_vnni(&w, &ws, &q.row(0));
                     assert!(close(got), "{got:?} {want:?}");
+                } else {
+                    eprintln!(
+                        "skipped: this CPU has no AVX-512 VNNI, the VNNI kernel is not tested"
+                    );
                 }
             }
         }

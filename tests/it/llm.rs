@@ -110,3 +110,33 @@ fn the_int8_llama_agrees_with_candles_quantized_llama() {
         step = vec![argmax(&got)];
     }
 }
+
+/// A GGUF whose metadata the forward pass cannot run (0 heads here) is refused
+/// at load with the file and the reason; it used to divide by zero later, in
+/// the thread every question waits on.
+#[test]
+fn a_gguf_whose_shapes_cannot_run_is_a_load_error_naming_the_file() {
+    use candle_core::quantized::gguf_file::{self, Value};
+    use edgewatch::ml::chat_template::ChatTemplate;
+    use edgewatch::ml::llm::LlmOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.gguf");
+    let meta = [
+        ("general.architecture", Value::String("llama".into())),
+        ("llama.embedding_length", Value::U32(64)),
+        ("llama.attention.head_count", Value::U32(0)),
+        ("llama.block_count", Value::U32(1)),
+        ("llama.feed_forward_length", Value::U32(128)),
+        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
+    ];
+    let refs: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (*k, v)).collect();
+    gguf_file::write(&mut std::fs::File::create(&path).unwrap(), &refs, &[]).unwrap();
+    let options = LlmOptions {
+        template: Some(ChatTemplate::Chatml),
+        tokenizer: Some(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-minilm-l6-v2/tokenizer.json"),
+        ),
+    };
+    let e = Llm::load_with(&path, &options).err().unwrap().to_string();
+    assert!(e.contains("broken.gguf") && e.contains("above zero"), "{e}");
+}
