@@ -143,7 +143,9 @@ impl Q8Matrix {
                 let ws = rows.map(|r| &self.scales[r * bpr..(r + 1) * bpr]);
                 for t in 0..n {
                     let xr = x.row(t);
-                    let sums = kernel(&w, &ws, &xr);
+                    // SAFETY: `kernel()` only returns a kernel whose CPU features were
+                    // detected when it was chosen.
+                    let sums = unsafe { kernel(&w, &ws, &xr) };
                     for (i, v) in sums.iter().enumerate().take(end - r0) {
                         // SAFETY: each (t, r) is written by exactly one band.
                         unsafe { *out_ptr.0.add(t * self.rows + r0 + i) = *v };
@@ -217,9 +219,13 @@ impl Q8Rows {
 }
 
 /// Dot products of four weight rows with one activation row.
-type Kernel = fn(&[&[u8]; 4], &[&[f32]; 4], &XRow) -> [f32; 4];
+///
+/// # Safety
+/// The CPU must have the kernel's features: guaranteed for what [`kernel`]
+/// returns. The SIMD kernels check the lengths themselves.
+type Kernel = unsafe fn(&[&[u8]; 4], &[&[f32]; 4], &XRow) -> [f32; 4];
 
-/// The fastest kernel this CPU runs, chosen once.
+/// The fastest kernel this CPU runs, chosen once by feature detection.
 fn kernel() -> Kernel {
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
     *KERNEL.get_or_init(|| {
@@ -280,9 +286,8 @@ mod x86 {
         )))
     }
 
-    /// The kernels read `x.quants.len()` bytes of every weight row, as many
-    /// scales as `x` has, and 16 offsets per pair: checked here, once per call,
-    /// so the safe entry points cannot read out of bounds whatever they are given.
+    /// What [`super::Kernel`]'s safety contract asks of the lengths, asserted
+    /// once per call (four rows) so no caller can read out of bounds.
     fn check_lengths(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) {
         assert!(
             w.iter().all(|r| r.len() >= x.quants.len())
@@ -293,13 +298,11 @@ mod x86 {
         );
     }
 
-    pub fn dot4_vnni(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
+    /// # Safety
+    /// The CPU must have AVX-512F and AVX-512 VNNI (lengths are checked here).
+    pub unsafe fn dot4_vnni(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
         check_lengths(w, ws, x);
-        if !(is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512f")) {
-            return super::dot4_portable(w, ws, x);
-        }
-        // SAFETY: the CPU has the features (checked above) and the lengths were
-        // checked by check_lengths.
+        // SAFETY: features per this function's contract, lengths checked above.
         unsafe { dot4_vnni_impl(w, ws, x) }
     }
 
@@ -308,8 +311,7 @@ mod x86 {
     /// activation scales, accumulated; four rows side by side share the loads of x.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F and AVX-512 VNNI, and the lengths must hold
-    /// what [`check_lengths`] asserts.
+    /// As [`dot4_vnni`].
     #[target_feature(enable = "avx512f,avx512vnni")]
     unsafe fn dot4_vnni_impl(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
         let pairs = x.quants.len() / PAIR;
@@ -335,13 +337,11 @@ mod x86 {
         out
     }
 
-    pub fn dot4_avx2(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
+    /// # Safety
+    /// The CPU must have AVX2 and FMA (lengths are checked here).
+    pub unsafe fn dot4_avx2(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
         check_lengths(w, ws, x);
-        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
-            return super::dot4_portable(w, ws, x);
-        }
-        // SAFETY: the CPU has the features (checked above) and the lengths were
-        // checked by check_lengths.
+        // SAFETY: features per this function's contract, lengths checked above.
         unsafe { dot4_avx2_impl(w, ws, x) }
     }
 
@@ -350,8 +350,7 @@ mod x86 {
     /// lanes alternate between the pair's blocks as in the VNNI kernel.
     ///
     /// # Safety
-    /// The CPU must have AVX2 and FMA, and the lengths must hold what
-    /// [`check_lengths`] asserts.
+    /// As [`dot4_avx2`].
     #[target_feature(enable = "avx2,fma")]
     unsafe fn dot4_avx2_impl(w: &[&[u8]; 4], ws: &[&[f32]; 4], x: &XRow) -> [f32; 4] {
         let pairs = x.quants.len() / PAIR;
@@ -455,13 +454,15 @@ mod tests {
             #[cfg(target_arch = "x86_64")]
             {
                 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                    let got = x86::dot4_avx2(&w, &ws, &q.row(0));
+                    // SAFETY: features detected just above; rows are whole and equal.
+                    let got = unsafe { x86::dot4_avx2(&w, &ws, &q.row(0)) };
                     assert!(close(got), "{got:?} {want:?}");
                 } else {
                     eprintln!("skipped: this CPU has no AVX2+FMA, the AVX2 kernel is not tested");
                 }
                 if is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512f") {
-                    let got = x86::dot4_vnni(&w, &ws, &q.row(0));
+                    // SAFETY: features detected just above; rows are whole and equal.
+                    let got = unsafe { x86::dot4_vnni(&w, &ws, &q.row(0)) };
                     assert!(close(got), "{got:?} {want:?}");
                 } else {
                     eprintln!(

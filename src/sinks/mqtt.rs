@@ -20,10 +20,9 @@ use crate::store::{ItemKind, WriteOp};
 use crate::store::{OutboxConfig, RouteConfig};
 use crate::tls::TlsConfig;
 use bytesize::ByteSize;
-use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS, Transport};
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use serde::Deserialize;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -212,20 +211,14 @@ impl SinkKind for MqttSink {
             .set_max_packet_size(max_packet, max_packet)
             .set_clean_session(false)
             .set_inflight(handle.outbox.batch.clamp(1, u16::MAX as usize) as u16);
-        let password = match (&c.password, &c.password_file) {
-            (Some(p), _) => Some(p.clone()),
-            (_, Some(f)) => Some(crate::secret::read(f).map_err(|e| SinkError::setup(&c.name, e))?),
-            _ => None,
-        };
-        if let Some(user) = &c.username {
-            o.set_credentials(user.clone(), password.unwrap_or_default());
-        }
-        if let Some(tls) = &c.tls {
-            let cfg = crate::tls::client_config(tls).map_err(|e| SinkError::setup(&c.name, e))?;
-            o.set_transport(Transport::tls_with_config(
-                rumqttc::TlsConfiguration::Rustls(Arc::new(cfg)),
-            ));
-        }
+        crate::mqtt_settings::apply_login(
+            &mut o,
+            c.username.as_ref(),
+            c.password.as_ref(),
+            c.password_file.as_ref(),
+            c.tls.as_ref(),
+        )
+        .map_err(|e| SinkError::setup(&c.name, e))?;
         Ok(MqttSink {
             options: o,
             publish: Publish {

@@ -20,10 +20,7 @@ use crate::metrics::SourceMetrics;
 use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
 use crate::tls::TlsConfig;
 use bytesize::ByteSize;
-use rumqttc::{
-    AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter,
-    TlsConfiguration, Transport,
-};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -205,27 +202,17 @@ impl SourceKind for MqttSource {
             .set_manual_acks(true)
             .set_max_packet_size(MAX_PACKET, 1 << 20)
             .set_request_channel_capacity(1024);
-        let password = match (&c.password, &c.password_file) {
-            (Some(p), _) => Some(p.clone()),
-            (_, Some(f)) => Some(crate::secret::read(f).map_err(|e| SourceError::Setup {
-                source_name: c.name.clone(),
-                message: e.to_string(),
-            })?),
-            _ => None,
-        };
-        if let Some(user) = &c.username {
-            o.set_credentials(user.clone(), password.unwrap_or_default());
-        }
-        if let Some(tls) = &c.tls {
-            o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-                Arc::new(
-                    crate::tls::client_config(tls).map_err(|e| SourceError::Setup {
-                        source_name: c.name.clone(),
-                        message: e.to_string(),
-                    })?,
-                ),
-            )));
-        }
+        crate::mqtt_settings::apply_login(
+            &mut o,
+            c.username.as_ref(),
+            c.password.as_ref(),
+            c.password_file.as_ref(),
+            c.tls.as_ref(),
+        )
+        .map_err(|message| SourceError::Setup {
+            source_name: c.name.clone(),
+            message,
+        })?;
         let max_payload = c.max_payload.as_u64() as usize;
         let subscriptions = c
             .subscriptions
@@ -305,7 +292,7 @@ impl SourceKind for MqttSource {
                         break;
                     }
                 }
-                Ok(_) => self.reconnect.tick(tokio::time::Instant::now()),
+                Ok(_) => {}
                 Err(e) => {
                     self.metrics.connected.set(0);
                     self.metrics.reconnects.inc();
