@@ -66,6 +66,15 @@ impl Issues {
         }
     }
 
+    /// Problems found so far.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn into_vec(self) -> Vec<Issue> {
         self.0
     }

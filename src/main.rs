@@ -368,7 +368,7 @@ fn check_config(config: &std::path::Path, files: bool) -> Result<(), CommandErro
     } else {
         Config::load(config)?
     };
-    match anomaly_load::load(&c) {
+    match anomaly_load::load(&c.onnx, &c.anomaly_models) {
         Ok(_) => {}
         Err(
             e @ AnomalyLoadError::Model {

@@ -5,9 +5,8 @@
 
 use crate::aggregate::{Added, Aggregator};
 use crate::config::Config;
-use crate::detect::anomaly::{AnomalyModels, Scored, WindowJob};
-use crate::detect::inference::Inference;
-use crate::detect::ThresholdRules;
+use crate::detect::anomaly::Scored;
+use crate::detect::{Detector, Detectors, StoredFiring};
 use crate::event::{now_ms, Labels};
 use crate::event::{AlertEvent, AlertKind, AlertState, CommitAck};
 use crate::metrics::Metrics;
@@ -29,12 +28,7 @@ pub enum PipelineError {
 }
 
 pub struct Pipeline {
-    rules: ThresholdRules,
-    anomaly: AnomalyModels,
-    /// Where windows are scored; `None` without anomaly models (or their runtime).
-    inference: Option<Inference>,
-    scores: Option<mpsc::Receiver<Vec<Scored>>>,
-    jobs: Vec<WindowJob>,
+    detectors: Detectors,
     aggregator: Aggregator,
     sensors: crate::sensor_limit::SensorLimit,
     metrics: Arc<Metrics>,
@@ -45,24 +39,15 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Builds detectors and the aggregator. Anomaly models that cannot load (no
-    /// runtime library, a damaged file) are logged as one error each and left out:
-    /// the rest of the daemon runs without them.
+    /// Builds detectors (see [`Detectors::start`]) and the aggregator.
     pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<Self, PipelineError> {
-        let (anomaly, inference, scores) = match start_anomaly(config, &metrics) {
-            Ok(Some((a, i, s))) => (a, Some(i), Some(s)),
-            Ok(None) => (AnomalyModels::default(), None, None),
-            Err(e) => {
-                tracing::error!("anomaly models disabled: {e}");
-                (AnomalyModels::default(), None, None)
-            }
-        };
         Ok(Pipeline {
-            rules: ThresholdRules::new(&config.rules)?,
-            anomaly,
-            inference,
-            scores,
-            jobs: Vec::new(),
+            detectors: Detectors::start(
+                &config.rules,
+                &config.onnx,
+                &config.anomaly_models,
+                &metrics,
+            )?,
             aggregator: Aggregator::new(
                 config.aggregate.window.as_millis() as i64,
                 config.aggregate.lateness.as_millis() as i64,
@@ -109,7 +94,7 @@ impl Pipeline {
             self.sensors.remember(&id);
             let labels: Labels =
                 Arc::new(serde_json::from_value(s.labels.clone()).unwrap_or_default());
-            self.rules.register(&id, &labels, s.last_seen_ms);
+            self.detectors.register(&id, &labels, s.last_seen_ms);
         }
         let mut firing = 0;
         let now = now_ms();
@@ -121,13 +106,14 @@ impl Pipeline {
                 .and_then(|s| serde_json::from_value(s.labels.clone()).ok())
                 .map(Arc::new)
                 .unwrap_or_default();
-            if self
-                .rules
-                .restore_firing(&a.rule, &sensor, &labels, a.id.clone(), a.fired_ms)
-                || self
-                    .anomaly
-                    .restore_firing(&a.rule, &sensor, a.id.clone(), a.fired_ms)
-            {
+            let stored = StoredFiring {
+                rule: &a.rule,
+                sensor: &sensor,
+                labels: &labels,
+                id: &a.id,
+                fired_ms: a.fired_ms,
+            };
+            if self.detectors.restore_firing(&stored) {
                 firing += 1;
             } else {
                 out.alerts.push(orphan_resolved(&a, sensor, now));
@@ -153,19 +139,14 @@ impl Pipeline {
         }
         self.metrics.sensors_known.set(self.sensors.known() as i64);
         for r in &b.readings {
-            self.rules.on_reading(r, &mut out.alerts);
-            self.anomaly.on_reading(r, &mut self.jobs);
+            self.detectors.on_reading(r, &mut out.alerts);
             match self.aggregator.add(r) {
                 Added::Late => self.metrics.late_readings.inc(),
                 Added::TooManyWindows => self.metrics.unwindowed_readings.inc(),
                 Added::Yes | Added::Skipped => {}
             }
         }
-        if let Some(inference) = &self.inference {
-            for job in self.jobs.drain(..) {
-                inference.submit(job);
-            }
-        }
+        self.detectors.end_batch(&mut out.alerts);
         self.metrics.readings_in.add(b.readings.len() as u64);
         if out.readings.is_empty() {
             out.readings = b.readings;
@@ -184,7 +165,7 @@ impl Pipeline {
     /// Clock duties: staleness and closing aggregate windows.
     pub fn tick(&mut self, now_ms: i64, out: &mut WriteBatch) {
         let first_alert = out.alerts.len();
-        self.rules.on_tick(now_ms, &mut out.alerts);
+        self.detectors.on_tick(now_ms, &mut out.alerts);
         let closed_before = self.aggregator.closed_until_ms();
         self.aggregator.close_due(now_ms, &mut out.aggregates);
         if self.aggregator.closed_until_ms() != closed_before {
@@ -199,7 +180,7 @@ impl Pipeline {
     /// Scores back from inference: the anomaly alert lifecycle.
     pub fn scored(&mut self, scores: &[Scored], out: &mut WriteBatch) {
         let first_alert = out.alerts.len();
-        self.anomaly.on_scores(scores, &mut out.alerts);
+        self.detectors.on_scores(scores, &mut out.alerts);
         self.publish(&out.alerts[first_alert..]);
     }
 
@@ -214,7 +195,7 @@ impl Pipeline {
         if !events.is_empty() {
             self.metrics
                 .alerts_firing
-                .set((self.rules.firing_count() + self.anomaly.firing_count()) as i64);
+                .set(self.detectors.firing_count() as i64);
         }
     }
 
@@ -229,7 +210,7 @@ impl Pipeline {
             self.prune_interval,
         );
         let mut rate = RateMeter::new(&self.metrics);
-        let mut scores = self.scores.take();
+        let mut scores = self.detectors.take_scores();
         loop {
             let mut batch = WriteBatch::default();
             // Clock duties first: they are ready once a second and must not starve
@@ -279,33 +260,6 @@ async fn recv_scores(rx: &mut Option<mpsc::Receiver<Vec<Scored>>>) -> Option<Vec
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
-}
-
-type AnomalyParts = (AnomalyModels, Inference, mpsc::Receiver<Vec<Scored>>);
-
-/// Loads the config's anomaly models and starts their inference thread.
-fn start_anomaly(config: &Config, metrics: &Arc<Metrics>) -> Result<Option<AnomalyParts>, String> {
-    if config.anomaly_models.is_empty() {
-        return Ok(None);
-    }
-    let loaded = crate::detect::anomaly_load::load(config).map_err(|e| e.to_string())?;
-    let count = loaded.models.len();
-    let (tx, rx) = mpsc::channel(64);
-    let inference = Inference::start(
-        loaded.models,
-        config.onnx.queue,
-        config.onnx.max_batch,
-        tx,
-        metrics.clone(),
-    )
-    .map_err(|e| format!("cannot start the inference thread: {e}"))?;
-    metrics.anomaly_models_loaded.set(count as i64);
-    tracing::info!(
-        models = count,
-        bindings = config.anomaly_models.len(),
-        "anomaly models loaded"
-    );
-    Ok(Some((loaded.detectors, inference, rx)))
 }
 
 /// Keeps one acknowledgement per source: the highest sequence number. Sources

@@ -9,14 +9,11 @@
 
 use super::CommandError;
 use crate::config::Config;
-use crate::detect::anomaly::{AnomalyModels, WindowJob};
-use crate::detect::anomaly_load;
-use crate::detect::inference::score_jobs;
+use crate::detect::onnx::OnnxDetector;
 use crate::detect::score::{score, Fired, Score};
-use crate::detect::ThresholdRules;
+use crate::detect::{Detector, RuleConfig, ThresholdRules};
 use crate::event::Reading;
 use crate::event::{AlertEvent, AlertState};
-use crate::ml::OnnxModel;
 use crate::sources::simulator::Plant;
 use crate::sources::simulator::SimulatorConfig;
 use std::path::Path;
@@ -41,14 +38,12 @@ fn parse(text: &str) -> Result<Config, CommandError> {
     Config::from_toml(text, Path::new("eval.toml")).map_err(|e| CommandError::Usage(e.to_string()))
 }
 
-/// One detector set: threshold-style rules, and ONNX models when `onnx` names their
-/// directory.
+/// One detector set: threshold-style rules, and ONNX models (scored inline, in
+/// the plant's time) when `onnx` names their directory.
 struct Set {
     name: &'static str,
     rules: ThresholdRules,
-    anomaly: AnomalyModels,
-    models: Vec<OnnxModel>,
-    jobs: Vec<WindowJob>,
+    onnx: Option<OnnxDetector>,
 }
 
 impl Set {
@@ -59,10 +54,7 @@ impl Set {
             let c = parse(t)?;
             // Sets share the staleness rule: keep one of each name.
             for r in c.rules {
-                if !rules
-                    .iter()
-                    .any(|x: &crate::config::RuleConfig| x.name == r.name)
-                {
+                if !rules.iter().any(|x: &RuleConfig| x.name == r.name) {
                     rules.push(r);
                 }
             }
@@ -76,13 +68,11 @@ impl Set {
         if let Some(dir) = onnx {
             c.onnx.models_dir = dir.to_owned();
         }
-        let loaded = anomaly_load::load(&c).map_err(|e| CommandError::Usage(e.to_string()))?;
+        let usage = |e: &dyn std::fmt::Display| CommandError::Usage(e.to_string());
         Ok(Set {
             name,
-            rules: ThresholdRules::new(&c.rules).map_err(|e| CommandError::Usage(e.to_string()))?,
-            anomaly: loaded.detectors,
-            models: loaded.models,
-            jobs: Vec::new(),
+            rules: ThresholdRules::new(&c.rules).map_err(|e| usage(&e))?,
+            onnx: OnnxDetector::inline(&c.onnx, &c.anomaly_models).map_err(|e| usage(&e))?,
         })
     }
 
@@ -95,16 +85,16 @@ impl Set {
     ) -> Result<(), CommandError> {
         for r in readings {
             self.rules.on_reading(r, events);
-            self.anomaly.on_reading(r, &mut self.jobs);
         }
         self.rules.on_tick(ts, events);
-        if !self.jobs.is_empty() {
-            let (scored, errors) = score_jobs(&mut self.models, &self.jobs);
-            if let Some(e) = errors.into_iter().next() {
+        if let Some(onnx) = &mut self.onnx {
+            for r in readings {
+                onnx.on_reading(r, events);
+            }
+            onnx.end_batch(events);
+            if let Some(e) = onnx.take_error() {
                 return Err(CommandError::Usage(e.to_string()));
             }
-            self.anomaly.on_scores(&scored, events);
-            self.jobs.clear();
         }
         Ok(())
     }

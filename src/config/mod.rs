@@ -4,15 +4,12 @@
 //! rejected), validate (pure, every error names its key and line), then build (I/O,
 //! done by the parts themselves). `edgewatch check-config` runs the first two.
 
-mod anomaly;
 mod files;
 mod knowledge;
 mod locate;
 mod model;
 mod validate;
-mod validate_anomaly;
 
-pub use anomaly::*;
 pub use knowledge::*;
 pub use model::*;
 pub use validate::validate;

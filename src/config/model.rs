@@ -1,6 +1,5 @@
 //! Config structs. Every field documents a key of `config/edgewatch.toml`.
 
-use crate::event::Severity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +22,7 @@ pub struct Config {
     pub sources: crate::sources::SourcesConfig,
     /// Threshold, rate and staleness rules (`[[rules]]`).
     #[serde(default)]
-    pub rules: Vec<RuleConfig>,
+    pub rules: Vec<crate::detect::RuleConfig>,
     /// Register maps shared by Modbus devices of one model (`[modbus-maps.NAME]`).
     #[serde(default)]
     pub modbus_maps: BTreeMap<String, crate::sources::modbus::RegisterMap>,
@@ -33,10 +32,10 @@ pub struct Config {
     pub sinks: crate::sinks::SinksConfig,
     /// ONNX Runtime and model files (`[onnx]`).
     #[serde(default)]
-    pub onnx: super::OnnxConfig,
+    pub onnx: crate::detect::OnnxConfig,
     /// ONNX anomaly detectors bound to assets (`[[anomaly-models]]`).
     #[serde(default)]
-    pub anomaly_models: Vec<super::AnomalyModelConfig>,
+    pub anomaly_models: Vec<crate::detect::AnomalyModelConfig>,
     /// Embeddings, search, questions (`[knowledge]`).
     #[serde(default)]
     pub knowledge: super::KnowledgeConfig,
@@ -209,73 +208,4 @@ fn default_window() -> Duration {
 }
 fn default_lateness() -> Duration {
     Duration::from_secs(5)
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct RuleConfig {
-    pub name: String,
-    /// Sensor id globs; `*` stays within one `/` level, `**` crosses levels.
-    #[serde(default)]
-    pub sensors: Vec<String>,
-    /// Labels a reading must carry (all of them) for the rule to apply.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// Fires when the value goes above this limit.
-    #[serde(default)]
-    pub above: Option<f64>,
-    /// Fires when the value goes below this limit.
-    #[serde(default)]
-    pub below: Option<f64>,
-    /// Hysteresis: the alert resolves only once the value is back past this level.
-    #[serde(default)]
-    pub clear: Option<f64>,
-    /// Fires when the value changes faster than this many units per second.
-    #[serde(default)]
-    pub rate_above: Option<f64>,
-    /// Fires when a matching sensor sends nothing (or only bad readings) for this long.
-    #[serde(default, with = "humantime_serde")]
-    pub stale_after: Option<Duration>,
-    /// Fires when |z| against the sensor's own EWMA mean and spread exceeds this
-    /// (resolves at `clear`, default half of it): a drift before any limit is crossed.
-    #[serde(default)]
-    pub zscore_above: Option<f64>,
-    /// EWMA weight of each new reading for `zscore-above` (smaller: longer memory).
-    #[serde(default = "default_ewma_alpha")]
-    pub ewma_alpha: f64,
-    /// Readings learned before `zscore-above` or `spike-above` may fire.
-    #[serde(default = "default_warmup")]
-    pub warmup: u32,
-    /// Fires when the value has not moved by more than `stuck-tolerance` for this long.
-    #[serde(default, with = "humantime_serde")]
-    pub stuck_for: Option<Duration>,
-    #[serde(default)]
-    pub stuck_tolerance: f64,
-    /// Fires when a reading is this many robust deviations (1.4826 × MAD) from the
-    /// median of the last `spike-window` readings; resolves on the next normal one.
-    #[serde(default)]
-    pub spike_above: Option<f64>,
-    #[serde(default = "default_spike_window")]
-    pub spike_window: usize,
-    /// Debounce: the condition must hold this long before the alert fires.
-    #[serde(default, rename = "for", with = "humantime_serde")]
-    pub for_duration: Option<Duration>,
-    /// Debounce: the condition must hold for this many consecutive readings.
-    #[serde(default)]
-    pub for_count: Option<u32>,
-    #[serde(default)]
-    pub severity: Severity,
-    /// Message template: `{sensor}`, `{value}`, `{limit}`, `{unit}`, `{rule}`.
-    #[serde(default)]
-    pub message: Option<String>,
-}
-
-fn default_ewma_alpha() -> f64 {
-    0.05
-}
-fn default_warmup() -> u32 {
-    30
-}
-fn default_spike_window() -> usize {
-    31
 }

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::issues::Issues;
-use crate::sensor_glob;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,10 +17,10 @@ pub fn validate(c: &Config) -> Vec<ConfigIssue> {
     c.sources.validate(&mut v, &c.modbus_maps);
     crate::sources::modbus::validate_maps(&mut v, &c.modbus_maps);
     for (i, r) in c.rules.iter().enumerate() {
-        rule(&mut v, &format!("rules[{i}]"), r);
+        crate::detect::rule_config::validate(&mut v, &format!("rules[{i}]"), r);
     }
     c.sinks.validate(&mut v);
-    super::validate_anomaly::anomaly_models(&mut v, c);
+    crate::detect::anomaly_config::validate(&mut v, &c.onnx, &c.anomaly_models);
     v.unique_names(
         c.sources
             .names()
@@ -172,126 +171,5 @@ fn knowledge(v: &mut Issues, c: &Config) {
             "knowledge.summary-retention",
             "must be at least knowledge.summary-window",
         );
-    }
-}
-
-fn rule(v: &mut Issues, k: &str, r: &RuleConfig) {
-    if r.sensors.is_empty() && r.labels.is_empty() {
-        v.push(
-            format!("{k}.sensors"),
-            "a rule needs sensor globs (sensors = [\"plant1/*/temperature\"]) or labels to match",
-        );
-    }
-    for (i, g) in r.sensors.iter().enumerate() {
-        if let Err(e) = sensor_glob::compile(g) {
-            v.push(
-                format!("{k}.sensors[{i}]"),
-                format!("`{g}` is not a glob: {e}"),
-            );
-        }
-    }
-    let conditions = [
-        r.above.is_some(),
-        r.below.is_some(),
-        r.rate_above.is_some(),
-        r.stale_after.is_some(),
-        r.zscore_above.is_some(),
-        r.stuck_for.is_some(),
-        r.spike_above.is_some(),
-    ];
-    const ALL: &str = "above, below, rate-above, stale-after, zscore-above, stuck-for, spike-above";
-    match conditions.iter().filter(|c| **c).count() {
-        1 => {}
-        0 => v.push(k.to_string(), format!("has no condition: set one of {ALL}")),
-        _ => v.push(
-            k.to_string(),
-            format!(
-                "has several conditions: set exactly one of {ALL} (write one rule per condition)"
-            ),
-        ),
-    }
-    for (name, value) in [
-        ("zscore-above", r.zscore_above),
-        ("spike-above", r.spike_above),
-    ] {
-        if value.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
-            v.push(
-                format!("{k}.{name}"),
-                "must be a number above zero (deviations)",
-            );
-        }
-    }
-    if let (Some(z), Some(c)) = (r.zscore_above, r.clear) {
-        if !(0.0..=z).contains(&c) {
-            v.push(
-                format!("{k}.clear"),
-                format!("for zscore-above the clear level is a |z| from 0 to {z}"),
-            );
-        }
-    }
-    if !(r.ewma_alpha > 0.0 && r.ewma_alpha < 1.0) {
-        v.push(
-            format!("{k}.ewma-alpha"),
-            "must be between 0 and 1 (e.g. 0.05)",
-        );
-    }
-    if r.spike_window < 5 || r.spike_window > 10_000 {
-        v.push(format!("{k}.spike-window"), "allowed 5 to 10000 readings");
-    }
-    if !(r.stuck_tolerance >= 0.0 && r.stuck_tolerance.is_finite()) {
-        v.push(format!("{k}.stuck-tolerance"), "must be zero or more");
-    }
-    if let Some(d) = r.stuck_for {
-        v.range(
-            format!("{k}.stuck-for"),
-            d,
-            Duration::from_secs(1),
-            Duration::from_secs(30 * 86_400),
-        );
-    }
-    for (name, value) in [
-        ("above", r.above),
-        ("below", r.below),
-        ("clear", r.clear),
-        ("rate-above", r.rate_above),
-    ] {
-        if value.is_some_and(|x| !x.is_finite()) {
-            v.push(format!("{k}.{name}"), "must be a finite number");
-        }
-    }
-    match (r.above, r.below, r.clear) {
-        (Some(a), _, Some(c)) if c > a => v.push(
-            format!("{k}.clear"),
-            format!("{c} is above the limit {a}: for an `above` rule the clear level must be at or below it"),
-        ),
-        (_, Some(b), Some(c)) if c < b => v.push(
-            format!("{k}.clear"),
-            format!("{c} is below the limit {b}: for a `below` rule the clear level must be at or above it"),
-        ),
-        (None, None, Some(_)) if r.zscore_above.is_none() => v.push(format!("{k}.clear"), "only applies to above, below or zscore-above rules"),
-        _ => {}
-    }
-    if r.rate_above.is_some_and(|x| x <= 0.0) {
-        v.push(
-            format!("{k}.rate-above"),
-            "must be above zero (units per second)",
-        );
-    }
-    if let Some(d) = r.stale_after {
-        v.range(
-            format!("{k}.stale-after"),
-            d,
-            Duration::from_secs(1),
-            Duration::from_secs(30 * 86_400),
-        );
-    }
-    if r.for_duration.is_some() && r.for_count.is_some() {
-        v.push(
-            format!("{k}.for-count"),
-            "set `for` (a duration) or `for-count`, not both",
-        );
-    }
-    if r.for_count == Some(0) {
-        v.push(format!("{k}.for-count"), "must be 1 or more");
     }
 }

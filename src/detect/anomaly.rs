@@ -6,7 +6,7 @@
 //! Pure and synchronous like the threshold rules: readings and scores in, windows
 //! and alert events out.
 
-use crate::config::AnomalyModelConfig;
+use super::anomaly_config::AnomalyModelConfig;
 use crate::event::Severity;
 use crate::event::{alert_id, AlertEvent, AlertKind, AlertState};
 use crate::event::{Quality, Reading};

@@ -2,7 +2,7 @@
 //! shared by bindings), models through the runtime, and the bindings to assets.
 
 use super::anomaly::{AnomalyModels, BindError};
-use crate::config::Config;
+use super::anomaly_config::{AnomalyModelConfig, OnnxConfig};
 use crate::ml::{Manifest, OnnxError, OnnxModel};
 use std::path::PathBuf;
 
@@ -26,20 +26,23 @@ pub struct LoadedModels {
 }
 
 /// Loads every model the config binds; the first problem is returned.
-pub fn load(c: &Config) -> Result<LoadedModels, AnomalyLoadError> {
-    if c.anomaly_models.is_empty() {
+pub fn load(
+    onnx: &OnnxConfig,
+    bindings: &[AnomalyModelConfig],
+) -> Result<LoadedModels, AnomalyLoadError> {
+    if bindings.is_empty() {
         return Ok(LoadedModels::default());
     }
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut models: Vec<OnnxModel> = Vec::new();
-    let mut model_of = Vec::with_capacity(c.anomaly_models.len());
-    for (index, b) in c.anomaly_models.iter().enumerate() {
-        let path = b.manifest_path(&c.onnx);
+    let mut model_of = Vec::with_capacity(bindings.len());
+    for (index, b) in bindings.iter().enumerate() {
+        let path = b.manifest_path(onnx);
         let i = match paths.iter().position(|p| *p == path) {
             Some(i) => i,
             None => {
                 let model = Manifest::load(&path)
-                    .and_then(|m| OnnxModel::load(m, c.onnx.runtime.as_deref()))
+                    .and_then(|m| OnnxModel::load(m, onnx.runtime.as_deref()))
                     .map_err(|source| AnomalyLoadError::Model {
                         index,
                         name: b.name.clone(),
@@ -53,6 +56,6 @@ pub fn load(c: &Config) -> Result<LoadedModels, AnomalyLoadError> {
         model_of.push(i);
     }
     let manifests: Vec<Manifest> = models.iter().map(|m| m.manifest.clone()).collect();
-    let detectors = AnomalyModels::new(&c.anomaly_models, &manifests, &model_of)?;
+    let detectors = AnomalyModels::new(bindings, &manifests, &model_of)?;
     Ok(LoadedModels { detectors, models })
 }

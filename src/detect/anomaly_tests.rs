@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::AnomalyModelConfig;
+use crate::detect::AnomalyModelConfig;
 use crate::event::{AlertEvent, AlertState};
 use crate::event::{Quality, Reading};
 use crate::ml::Manifest;

@@ -1,13 +1,55 @@
 //! Per-sensor statistics for the anomaly conditions: an EWMA z-score, a stuck
 //! detector and a robust (median/MAD) spike score. Pure, fed one good reading at a
 //! time with its own timestamp, so replays and tests are exact.
+//!
+//! Real sensors are quantised (a pressure transmitter that reports 9 distinct
+//! values, a temperature in 0.1 degree steps): their spread is often zero over a
+//! window, and dividing by a tiny floor turned every one-step move into a
+//! hundred-million-sigma "anomaly". Every spread here is floored at the sensor's
+//! own [`Resolution`], the smallest step it has been seen to make.
 
 use std::collections::VecDeque;
 
+/// The smallest change between consecutive readings seen so far: the sensor's
+/// resolution as it reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    prev: Option<f64>,
+    step: Option<f64>,
+}
+
+impl Resolution {
+    pub fn observe(&mut self, x: f64) {
+        if let Some(p) = self.prev {
+            let d = (x - p).abs();
+            // Differences this small are rounding in transport, not a step.
+            let noise = 1e-9 * x.abs().max(p.abs()).max(1e-300);
+            if d > noise && self.step.is_none_or(|s| d < s) {
+                self.step = Some(d);
+            }
+        }
+        self.prev = Some(x);
+    }
+
+    /// The smallest step seen; 0 while the sensor has never moved.
+    pub fn step(&self) -> f64 {
+        self.step.unwrap_or(0.0)
+    }
+
+    /// The least spread a reading of this sensor can be judged against: half a
+    /// step (a reading is only known to within half a step either way).
+    pub fn spread_floor(&self) -> f64 {
+        self.step() / 2.0
+    }
+}
+
 /// Exponentially weighted mean and variance (West's incremental form). After the
 /// warm-up the spread learns ten times slower than the level, and not at all from
-/// readings scoring beyond `limit` (a rule passes its clear level): otherwise a drift or a step inflates the spread it is
-/// measured against and hides itself.
+/// readings scoring beyond `limit` (a rule passes its clear level); the level then
+/// learns fifty times slower. Otherwise a drift or a step inflates the spread it
+/// is measured against, the level follows it within a few dozen readings, and a
+/// minutes-long anomaly hides itself; a lasting change of level is still learned,
+/// over thousands of readings instead of dozens.
 #[derive(Debug, Clone)]
 pub struct Ewma {
     alpha: f64,
@@ -15,6 +57,7 @@ pub struct Ewma {
     n: u32,
     mean: f64,
     var: f64,
+    resolution: Resolution,
 }
 
 impl Ewma {
@@ -25,14 +68,16 @@ impl Ewma {
             n: 0,
             mean: 0.0,
             var: 0.0,
+            resolution: Resolution::default(),
         }
     }
 
     /// The z-score of `x` against what came before (None while warming up or
     /// while the history has no spread), then learns `x`.
     pub fn score_and_learn(&mut self, x: f64, limit: f64) -> Option<f64> {
-        let z =
-            (self.n >= self.warmup && self.var > 0.0).then(|| (x - self.mean) / self.var.sqrt());
+        let sd = self.var.sqrt().max(self.resolution.spread_floor());
+        let z = (self.n >= self.warmup && sd > 0.0).then(|| (x - self.mean) / sd);
+        self.resolution.observe(x);
         if self.n == 0 {
             self.mean = x;
         } else {
@@ -43,12 +88,12 @@ impl Ewma {
                 let a = 1.0 / f64::from(self.n + 1);
                 self.mean += a * d;
                 self.var = (1.0 - a) * (self.var + a * d * d);
-            } else {
+            } else if z.is_none_or(|z| z.abs() <= limit) {
                 self.mean += self.alpha * d;
-                if z.is_none_or(|z| z.abs() <= limit) {
-                    let b = self.alpha / 10.0;
-                    self.var = (1.0 - b) * (self.var + b * d * d);
-                }
+                let b = self.alpha / 10.0;
+                self.var = (1.0 - b) * (self.var + b * d * d);
+            } else {
+                self.mean += self.alpha / 50.0 * d;
             }
         }
         self.n = self.n.saturating_add(1);
@@ -57,24 +102,66 @@ impl Ewma {
 }
 
 /// How long the value has stayed within `tolerance` of where it settled.
+///
+/// It also remembers how long the sensor's earlier still periods lasted: a
+/// discrete or slow sensor (a valve position, a tank level in coarse steps) holds
+/// one value for minutes as a matter of course, and such a sensor is only stuck
+/// when it holds still for much longer than it usually does.
 #[derive(Debug, Clone, Default)]
 pub struct Stuck {
     anchor: Option<(i64, f64)>,
+    last_ms: i64,
     count: u32,
+    /// Lengths of the last still periods that ended, in ms.
+    runs: VecDeque<i64>,
+}
+
+/// Still periods remembered per sensor.
+const RUNS_KEPT: usize = 64;
+
+/// What [`Stuck::observe`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stillness {
+    /// Milliseconds without change, up to this reading.
+    pub still_ms: i64,
+    /// Readings in that time.
+    pub readings: u32,
+    /// The longest usual still period: the second longest remembered, so one
+    /// earlier fault does not teach the detector that being stuck is normal.
+    pub usual_ms: i64,
 }
 
 impl Stuck {
-    /// Returns (milliseconds without change, readings in that time) after `x`.
-    pub fn observe(&mut self, ts_ms: i64, x: f64, tolerance: f64) -> (i64, u32) {
+    pub fn observe(&mut self, ts_ms: i64, x: f64, tolerance: f64) -> Stillness {
         match self.anchor {
             Some((_, a)) if (x - a).abs() <= tolerance => self.count += 1,
-            _ => {
+            ended => {
+                if let Some((t0, _)) = ended {
+                    if self.runs.len() == RUNS_KEPT {
+                        self.runs.pop_front();
+                    }
+                    self.runs.push_back(self.last_ms - t0);
+                }
                 self.anchor = Some((ts_ms, x));
                 self.count = 1;
             }
         }
+        self.last_ms = ts_ms;
         let since = self.anchor.map_or(ts_ms, |(t, _)| t);
-        (ts_ms - since, self.count)
+        let (mut first, mut second) = (0, 0);
+        for &r in &self.runs {
+            if r > first {
+                second = first;
+                first = r;
+            } else if r > second {
+                second = r;
+            }
+        }
+        Stillness {
+            still_ms: ts_ms - since,
+            readings: self.count,
+            usual_ms: second,
+        }
     }
 }
 
@@ -86,6 +173,7 @@ pub struct Mad {
     window: usize,
     values: VecDeque<f64>,
     scratch: Vec<f64>,
+    resolution: Resolution,
 }
 
 impl Mad {
@@ -94,6 +182,7 @@ impl Mad {
             window: window.max(3),
             values: VecDeque::new(),
             scratch: Vec::new(),
+            resolution: Resolution::default(),
         }
     }
 
@@ -107,11 +196,15 @@ impl Mad {
                 *v = (*v - med).abs();
             }
             let mad = median(&mut self.scratch);
-            // A flat window has no spread: measure against a tiny one instead of
-            // dividing by zero, so only a real move scores high.
-            let scale = (1.4826 * mad).max(1e-9 * med.abs().max(1.0));
+            // A flat window has no spread: measure against the sensor's own
+            // resolution (a tiny floor only while it has never moved), so one step
+            // of a quantised sensor scores 2, not 1e9.
+            let scale = (1.4826 * mad)
+                .max(self.resolution.spread_floor())
+                .max(1e-9 * med.abs().max(1.0));
             (x - med) / scale
         });
+        self.resolution.observe(x);
         if self.values.len() == self.window {
             self.values.pop_front();
         }
@@ -154,10 +247,57 @@ mod tests {
     #[test]
     fn stuck_counts_time_and_readings_since_the_last_move() {
         let mut s = Stuck::default();
-        assert_eq!(s.observe(0, 5.0, 0.01), (0, 1));
-        assert_eq!(s.observe(1000, 5.005, 0.01), (1000, 2));
-        assert_eq!(s.observe(2000, 5.0, 0.01), (2000, 3));
-        assert_eq!(s.observe(3000, 6.0, 0.01), (0, 1), "a move resets");
+        let seen = |s: Stillness| (s.still_ms, s.readings);
+        assert_eq!(seen(s.observe(0, 5.0, 0.01)), (0, 1));
+        assert_eq!(seen(s.observe(1000, 5.005, 0.01)), (1000, 2));
+        assert_eq!(seen(s.observe(2000, 5.0, 0.01)), (2000, 3));
+        assert_eq!(seen(s.observe(3000, 6.0, 0.01)), (0, 1), "a move resets");
+    }
+
+    #[test]
+    fn stuck_learns_the_usual_still_period_but_not_from_one_long_one() {
+        let mut s = Stuck::default();
+        // Still periods of 10 s, 60 s (one fault), 20 s, at 1 s per reading.
+        let mut t = 0;
+        for (value, secs) in [(1.0, 10), (2.0, 60), (3.0, 20), (4.0, 1)] {
+            for _ in 0..=secs {
+                s.observe(t * 1000, value, 0.0);
+                t += 1;
+            }
+        }
+        assert_eq!(s.observe(t * 1000, 4.0, 0.0).usual_ms, 20_000);
+    }
+
+    #[test]
+    fn a_quantised_sensor_steps_by_two_deviations_not_a_billion() {
+        // Pressure in 0.1 bar steps, flat for the whole window, then one step.
+        let mut m = Mad::new(9);
+        let mut e = Ewma::new(0.05, 20);
+        for i in 0..40 {
+            let v = if i % 13 == 0 { 2.1 } else { 2.0 };
+            m.score_and_learn(v);
+            e.score_and_learn(v, 3.0);
+        }
+        let spike = m.score_and_learn(2.1).unwrap();
+        assert!((1.5..=2.5).contains(&spike), "{spike}");
+        let z = e.score_and_learn(2.1, 3.0).unwrap();
+        assert!(z < 3.0, "{z}");
+        // A real jump is still large.
+        assert!(m.score_and_learn(3.5).unwrap() > 10.0);
+    }
+
+    #[test]
+    fn the_level_does_not_follow_an_anomaly_within_minutes() {
+        let mut e = Ewma::new(0.02, 60);
+        for i in 0..600 {
+            e.score_and_learn(50.0 + if i % 2 == 0 { 0.5 } else { -0.5 }, 3.0);
+        }
+        // Ten minutes ten deviations up (1 Hz): still far from the learned level.
+        let mut z = 0.0;
+        for _ in 0..600 {
+            z = e.score_and_learn(55.0, 3.0).unwrap();
+        }
+        assert!(z > 3.0, "absorbed: {z}");
     }
 
     #[test]

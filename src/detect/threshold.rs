@@ -6,10 +6,11 @@
 //! out. Debounce and rate use the readings' own timestamps, so replays and tests are
 //! exact; staleness uses the tick's clock, because silence has no timestamp.
 
-use super::stats::{Ewma, Mad, Stuck};
-use crate::config::RuleConfig;
+use super::condition::{num, Condition, Memory};
+use super::detector::{Detector, StoredFiring};
+use super::rule_config::RuleConfig;
 use crate::event::Severity;
-use crate::event::{alert_id, AlertEvent, AlertKind, AlertState};
+use crate::event::{alert_id, AlertEvent, AlertState};
 use crate::event::{Labels, Quality, Reading};
 use crate::sensor_glob::SensorGlob;
 use rustc_hash::FxHashMap as HashMap;
@@ -23,27 +24,8 @@ pub enum RuleError {
         rule: String,
         source: globset::Error,
     },
-    #[error("rule `{0}` has no condition (run check-config)")]
-    NoCondition(String),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Condition {
-    Above(f64),
-    Below(f64),
-    RateAbove(f64),
-    StaleMs(i64),
-    ZScore(f64),
-    StuckMs(i64),
-    Spike(f64),
-}
-
-/// Per rule and sensor: what a statistical condition has learned.
-#[derive(Debug)]
-enum Stat {
-    Ewma(Ewma),
-    Stuck(Stuck),
-    Mad(Mad),
+    #[error("rule `{rule}`: {message} (run check-config)")]
+    Invalid { rule: String, message: String },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,15 +41,9 @@ struct Rule {
     sensors: SensorGlob,
     labels: BTreeMap<String, String>,
     condition: Condition,
-    /// Level the value must get back past to resolve (hysteresis).
-    clear: f64,
     debounce: Debounce,
     severity: Severity,
     message: Option<String>,
-    ewma_alpha: f64,
-    warmup: u32,
-    stuck_tolerance: f64,
-    spike_window: usize,
 }
 
 impl Rule {
@@ -78,29 +54,6 @@ impl Rule {
                 .iter()
                 .all(|(k, v)| labels.get(k).is_some_and(|x| x == v))
     }
-
-    fn kind(&self) -> AlertKind {
-        match self.condition {
-            Condition::Above(_) => AlertKind::Above,
-            Condition::Below(_) => AlertKind::Below,
-            Condition::RateAbove(_) => AlertKind::RateAbove,
-            Condition::StaleMs(_) => AlertKind::Stale,
-            Condition::ZScore(_) => AlertKind::ZScore,
-            Condition::StuckMs(_) => AlertKind::Stuck,
-            Condition::Spike(_) => AlertKind::Spike,
-        }
-    }
-
-    fn limit(&self) -> f64 {
-        match self.condition {
-            Condition::Above(l)
-            | Condition::Below(l)
-            | Condition::RateAbove(l)
-            | Condition::ZScore(l)
-            | Condition::Spike(l) => l,
-            Condition::StaleMs(ms) | Condition::StuckMs(ms) => ms as f64 / 1000.0,
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -108,9 +61,8 @@ struct RuleState {
     pending_since: Option<i64>,
     pending_count: u32,
     firing: Option<(String, i64)>,
-    prev: Option<(i64, f64)>,
     last_good_ms: Option<i64>,
-    stat: Option<Stat>,
+    memory: Memory,
 }
 
 #[derive(Debug)]
@@ -135,43 +87,39 @@ impl ThresholdRules {
         })
     }
 
-    /// Makes a sensor known before it sends anything (restart), so staleness counts
-    /// from its last stored reading.
-    pub fn register(&mut self, sensor: &Arc<str>, labels: &Labels, last_good_ms: Option<i64>) {
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    fn entry(&mut self, sensor: &Arc<str>, labels: &Labels) -> &mut SensorEntry {
+        entry(&self.rules, &mut self.sensors, sensor, labels)
+    }
+}
+
+impl Detector for ThresholdRules {
+    /// Staleness counts from the sensor's last stored reading.
+    fn register(&mut self, sensor: &Arc<str>, labels: &Labels, last_good_ms: Option<i64>) {
         let entry = self.entry(sensor, labels);
         for (_, st) in entry.rules.iter_mut() {
             st.last_good_ms = st.last_good_ms.max(last_good_ms);
         }
     }
 
-    /// Marks a stored firing alert as firing again; false if its rule no longer
-    /// applies to that sensor (the caller resolves it).
-    pub fn restore_firing(
-        &mut self,
-        rule: &str,
-        sensor: &Arc<str>,
-        labels: &Labels,
-        id: String,
-        fired_ms: i64,
-    ) -> bool {
-        let Some(index) = self.rules.iter().position(|r| &*r.name == rule) else {
+    fn restore_firing(&mut self, a: &StoredFiring<'_>) -> bool {
+        let Some(index) = self.rules.iter().position(|r| &*r.name == a.rule) else {
             return false;
         };
-        let entry = self.entry(sensor, labels);
+        let entry = self.entry(a.sensor, a.labels);
         match entry.rules.iter_mut().find(|(i, _)| *i == index) {
             Some((_, st)) => {
-                st.firing = Some((id, fired_ms));
+                st.firing = Some((a.id.to_owned(), a.fired_ms));
                 true
             }
             None => false,
         }
     }
 
-    fn entry(&mut self, sensor: &Arc<str>, labels: &Labels) -> &mut SensorEntry {
-        entry(&self.rules, &mut self.sensors, sensor, labels)
-    }
-
-    pub fn on_reading(&mut self, r: &Reading, out: &mut Vec<AlertEvent>) {
+    fn on_reading(&mut self, r: &Reading, out: &mut Vec<AlertEvent>) {
         if self.rules.is_empty() {
             return;
         }
@@ -185,11 +133,11 @@ impl ThresholdRules {
     }
 
     /// Fires staleness alerts for sensors silent past their limit at `now_ms`.
-    pub fn on_tick(&mut self, now_ms: i64, out: &mut Vec<AlertEvent>) {
+    fn on_tick(&mut self, now_ms: i64, out: &mut Vec<AlertEvent>) {
         for (sensor, entry) in self.sensors.iter_mut() {
             for (index, st) in entry.rules.iter_mut() {
                 let rule = &self.rules[*index];
-                let Condition::StaleMs(limit) = rule.condition else {
+                let Some(limit) = rule.condition.stale_after_ms() else {
                     continue;
                 };
                 let Some(last) = st.last_good_ms else {
@@ -204,7 +152,7 @@ impl ThresholdRules {
         }
     }
 
-    pub fn firing_count(&self) -> usize {
+    fn firing_count(&self) -> usize {
         self.sensors
             .values()
             .flat_map(|e| e.rules.iter())
@@ -220,6 +168,7 @@ fn entry<'a>(
     sensor: &Arc<str>,
     labels: &Labels,
 ) -> &'a mut SensorEntry {
+    // Looked up before inserting: the hot path must not clone the id per reading.
     if !sensors.contains_key(sensor) {
         let matching = rules
             .iter()
@@ -239,28 +188,17 @@ fn entry<'a>(
 }
 
 fn build_rule(c: &RuleConfig) -> Result<Rule, RuleError> {
-    let condition = if let Some(l) = c.above {
-        Condition::Above(l)
-    } else if let Some(l) = c.below {
-        Condition::Below(l)
-    } else if let Some(l) = c.rate_above {
-        Condition::RateAbove(l)
-    } else if let Some(d) = c.stale_after {
-        Condition::StaleMs(d.as_millis() as i64)
-    } else if let Some(k) = c.zscore_above {
-        Condition::ZScore(k)
-    } else if let Some(d) = c.stuck_for {
-        Condition::StuckMs(d.as_millis() as i64)
-    } else if let Some(k) = c.spike_above {
-        Condition::Spike(k)
-    } else {
-        return Err(RuleError::NoCondition(c.name.clone()));
-    };
-    let clear = match condition {
-        Condition::Above(l) | Condition::Below(l) => c.clear.unwrap_or(l),
-        Condition::RateAbove(l) | Condition::Spike(l) => l,
-        Condition::ZScore(k) => c.clear.unwrap_or(k / 2.0),
-        Condition::StaleMs(_) | Condition::StuckMs(_) => 0.0,
+    let mut issues = crate::issues::Issues::default();
+    let Some(condition) = Condition::from_config(c, "", &mut issues) else {
+        let message = issues
+            .into_vec()
+            .into_iter()
+            .next()
+            .map_or_else(|| "no condition".to_owned(), |i| i.message);
+        return Err(RuleError::Invalid {
+            rule: c.name.clone(),
+            message,
+        });
     };
     let debounce = match (c.for_duration, c.for_count) {
         (Some(d), _) => Debounce::Millis(d.as_millis() as i64),
@@ -275,17 +213,13 @@ fn build_rule(c: &RuleConfig) -> Result<Rule, RuleError> {
         })?,
         labels: c.labels.clone(),
         condition,
-        clear,
         debounce,
         severity: c.severity,
         message: c.message.clone(),
-        ewma_alpha: c.ewma_alpha,
-        warmup: c.warmup,
-        stuck_tolerance: c.stuck_tolerance,
-        spike_window: c.spike_window,
     })
 }
 
+/// One good reading through debounce and hysteresis.
 fn evaluate(
     rule: &Rule,
     st: &mut RuleState,
@@ -296,64 +230,23 @@ fn evaluate(
     if r.quality != Quality::Good {
         return;
     }
-    let (breach, cleared, value) = match rule.condition {
-        Condition::StaleMs(_) => {
-            st.last_good_ms = st.last_good_ms.max(Some(r.ts_ms));
-            if st.firing.is_some() {
-                out.push(resolve(rule, st, &r.sensor, r.value, unit, r.ts_ms));
-            }
-            return;
-        }
-        Condition::Above(l) => (r.value > l, r.value <= rule.clear, r.value),
-        Condition::Below(l) => (r.value < l, r.value >= rule.clear, r.value),
-        Condition::RateAbove(l) => {
-            let prev = st.prev.replace((r.ts_ms, r.value));
-            let Some((t0, v0)) = prev.filter(|(t0, _)| r.ts_ms > *t0) else {
-                return;
-            };
-            let rate = (r.value - v0).abs() * 1000.0 / (r.ts_ms - t0) as f64;
-            (rate > l, rate <= l, rate)
-        }
-        Condition::ZScore(k) => {
-            let stat = st
-                .stat
-                .get_or_insert_with(|| Stat::Ewma(Ewma::new(rule.ewma_alpha, rule.warmup)));
-            let Stat::Ewma(e) = stat else { return };
-            // The spread learns only from readings that look normal (within the clear level).
-            let Some(z) = e.score_and_learn(r.value, rule.clear) else {
-                return;
-            };
-            (z.abs() > k, z.abs() <= rule.clear, z)
-        }
-        Condition::StuckMs(limit) => {
-            let stat = st.stat.get_or_insert_with(|| Stat::Stuck(Stuck::default()));
-            let Stat::Stuck(s) = stat else { return };
-            let (still_ms, n) = s.observe(r.ts_ms, r.value, rule.stuck_tolerance);
-            // Three readings at least: two equal samples prove nothing.
-            (
-                still_ms >= limit && n >= 3,
-                still_ms == 0,
-                still_ms as f64 / 1000.0,
-            )
-        }
-        Condition::Spike(k) => {
-            let stat = st
-                .stat
-                .get_or_insert_with(|| Stat::Mad(Mad::new(rule.spike_window)));
-            let Stat::Mad(m) = stat else { return };
-            let Some(z) = m.score_and_learn(r.value) else {
-                return;
-            };
-            (z.abs() > k, z.abs() <= k, z)
-        }
-    };
-    if st.firing.is_some() {
-        if cleared {
-            out.push(resolve(rule, st, &r.sensor, value, unit, r.ts_ms));
+    if rule.condition.stale_after_ms().is_some() {
+        st.last_good_ms = st.last_good_ms.max(Some(r.ts_ms));
+        if st.firing.is_some() {
+            out.push(resolve(rule, st, &r.sensor, r.value, unit, r.ts_ms));
         }
         return;
     }
-    if !breach {
+    let Some(seen) = rule.condition.observe(&mut st.memory, r) else {
+        return;
+    };
+    if st.firing.is_some() {
+        if seen.cleared {
+            out.push(resolve(rule, st, &r.sensor, seen.value, unit, r.ts_ms));
+        }
+        return;
+    }
+    if !seen.breach {
         st.pending_since = None;
         st.pending_count = 0;
         return;
@@ -366,7 +259,7 @@ fn evaluate(
         Debounce::Count(n) => st.pending_count >= n,
     };
     if due {
-        out.push(fire(rule, st, &r.sensor, value, unit, r.ts_ms));
+        out.push(fire(rule, st, &r.sensor, seen.value, unit, r.ts_ms));
     }
 }
 
@@ -382,9 +275,14 @@ fn fire(
     st.firing = Some((id.clone(), ts_ms));
     st.pending_since = None;
     st.pending_count = 0;
+    let u = unit.as_deref().unwrap_or("");
     let message = match &rule.message {
-        Some(t) => render(t, rule, sensor, value, unit),
-        None => default_message(rule, sensor, value, unit),
+        Some(t) => render(t, rule, sensor, value, u),
+        None => rule.condition.fired_message(sensor, value, u),
+    };
+    let at = Moment {
+        fired_ms: ts_ms,
+        event_ms: ts_ms,
     };
     event(
         rule,
@@ -393,8 +291,7 @@ fn fire(
         AlertState::Firing,
         value,
         unit,
-        ts_ms,
-        ts_ms,
+        at,
         message,
     )
 }
@@ -411,20 +308,12 @@ fn resolve(
     st.pending_since = None;
     st.pending_count = 0;
     let u = unit.as_deref().unwrap_or("");
-    let message = match rule.condition {
-        Condition::StaleMs(_) => format!("{sensor} is reporting again"),
-        Condition::RateAbove(_) => format!(
-            "{sensor} changes {}{u}/s again (rule {})",
-            num(value),
-            rule.name
-        ),
-        Condition::ZScore(_) | Condition::Spike(_) => format!(
-            "{sensor} back to its usual level, {} deviations (rule {})",
-            num(value),
-            rule.name
-        ),
-        Condition::StuckMs(_) => format!("{sensor} is moving again (rule {})", rule.name),
-        _ => format!("{sensor} back to {}{u} (rule {})", num(value), rule.name),
+    let message = rule
+        .condition
+        .resolved_message(sensor, value, u, &rule.name);
+    let at = Moment {
+        fired_ms,
+        event_ms: ts_ms,
     };
     event(
         rule,
@@ -433,10 +322,16 @@ fn resolve(
         AlertState::Resolved,
         value,
         unit,
-        fired_ms,
-        ts_ms,
+        at,
         message,
     )
+}
+
+/// When the alert fired and when this event of it happened.
+#[derive(Clone, Copy)]
+struct Moment {
+    fired_ms: i64,
+    event_ms: i64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -447,8 +342,7 @@ fn event(
     state: AlertState,
     value: f64,
     unit: &Option<Arc<str>>,
-    fired_ms: i64,
-    event_ms: i64,
+    at: Moment,
     message: String,
 ) -> AlertEvent {
     AlertEvent {
@@ -457,53 +351,22 @@ fn event(
         rule: rule.name.clone(),
         sensor: sensor.clone(),
         severity: rule.severity,
-        kind: rule.kind(),
+        kind: rule.condition.kind(),
         value,
-        limit: rule.limit(),
+        limit: rule.condition.limit(),
         unit: unit.clone(),
-        fired_ms,
-        event_ms,
+        fired_ms: at.fired_ms,
+        event_ms: at.event_ms,
         message,
     }
 }
 
-fn default_message(rule: &Rule, sensor: &str, value: f64, unit: &Option<Arc<str>>) -> String {
-    let u = unit.as_deref().unwrap_or("");
-    let (v, l) = (num(value), num(rule.limit()));
-    match rule.condition {
-        Condition::Above(_) => format!("{sensor} at {v}{u} is above {l}{u}"),
-        Condition::Below(_) => format!("{sensor} at {v}{u} is below {l}{u}"),
-        Condition::RateAbove(_) => format!("{sensor} changes {v}{u}/s, faster than {l}{u}/s"),
-        Condition::StaleMs(_) => format!("{sensor} sent no good reading for {v} s (limit {l} s)"),
-        Condition::ZScore(_) => format!(
-            "{sensor} is {v} deviations from its recent level (limit {l}): a drift before any limit"
-        ),
-        Condition::StuckMs(_) => {
-            format!("{sensor} has not changed for {v} s (limit {l} s): stuck?")
-        }
-        Condition::Spike(_) => {
-            format!("{sensor} spiked {v} robust deviations from its recent median (limit {l})")
-        }
-    }
-}
-
-fn render(t: &str, rule: &Rule, sensor: &str, value: f64, unit: &Option<Arc<str>>) -> String {
+fn render(t: &str, rule: &Rule, sensor: &str, value: f64, unit: &str) -> String {
     t.replace("{sensor}", sensor)
         .replace("{value}", &num(value))
-        .replace("{limit}", &num(rule.limit()))
-        .replace("{unit}", unit.as_deref().unwrap_or(""))
+        .replace("{limit}", &num(rule.condition.limit()))
+        .replace("{unit}", unit)
         .replace("{rule}", &rule.name)
-}
-
-/// Short human number: at most three decimals, no trailing zeros.
-pub fn num(x: f64) -> String {
-    let s = format!("{x:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_owned()
-    } else {
-        s.to_owned()
-    }
 }
 
 #[cfg(test)]

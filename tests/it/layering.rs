@@ -28,12 +28,11 @@ const LAYERS: &[&[&str]] = &[
         "ml",
     ],
     &["issues"],
-    &["mqtt_settings", "store"],
+    &["mqtt_settings", "store", "detect"],
     &["sinks"],
     &["sources"],
     // The config file: the table of every part's settings.
     &["config"],
-    &["detect"],
     &["pipeline", "knowledge", "service"],
     &["api"],
     &["daemon"],

@@ -1,7 +1,11 @@
 //! `[onnx]` (where the runtime and models are, inference queue) and
-//! `[[anomaly-models]]` (an ONNX model bound to assets made of sensors).
+//! `[[anomaly-models]]` (an ONNX model bound to assets made of sensors), with their
+//! pure validation. Whether a model file fits its manifest needs the runtime and
+//! is checked where models load (`check-config` and start-up).
 
 use crate::event::Severity;
+use crate::issues::Issues;
+use crate::sensor_glob::SensorGlob;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -86,6 +90,47 @@ impl AnomalyModelConfig {
             PathBuf::from(&self.model)
         } else {
             onnx.models_dir.join(format!("{}.toml", self.model))
+        }
+    }
+}
+
+/// Checks `[onnx]` and every `[[anomaly-models]]` binding.
+pub fn validate(v: &mut Issues, onnx: &OnnxConfig, models: &[AnomalyModelConfig]) {
+    if !(1..=1_000_000).contains(&onnx.queue) {
+        v.push("onnx.queue", "must be 1 to 1000000 windows");
+    }
+    if !(1..=4096).contains(&onnx.max_batch) {
+        v.push("onnx.max-batch", "must be 1 to 4096 windows");
+    }
+    for (i, m) in models.iter().enumerate() {
+        let key = format!("anomaly-models[{i}]");
+        // Alerts of rules and models share one namespace of rule names.
+        if m.model.trim().is_empty() {
+            v.push(
+                format!("{key}.model"),
+                "name a manifest in onnx.models-dir (e.g. \"motor-anomaly\") or a path to one",
+            );
+        }
+        let pattern = m.sensors.replace("{channel}", "x");
+        if m.sensors.matches("{channel}").count() > 1
+            || (m.sensors.contains("{channel}") && !m.sensors.ends_with("/{channel}"))
+        {
+            v.push(
+                format!("{key}.sensors"),
+                "`{channel}` may appear once, as the last level (e.g. \"plant1/*/motor/*/{channel}\")",
+            );
+        } else if let Err(e) = SensorGlob::new(&[pattern]) {
+            v.push(format!("{key}.sensors"), format!("bad sensor glob: {e}"));
+        }
+        if let Some(t) = m.threshold {
+            if !t.is_finite() {
+                v.push(format!("{key}.threshold"), "must be a number");
+            }
+        }
+        for (name, n) in [("debounce", m.debounce), ("clear-after", m.clear_after)] {
+            if !(1..=10_000).contains(&n) {
+                v.push(format!("{key}.{name}"), "must be 1 to 10000 windows");
+            }
         }
     }
 }

@@ -1,0 +1,94 @@
+//! Every detector of a config as one list behind the [`Detector`] trait: the
+//! pipeline (and the eval) drive the list, never a kind.
+
+use super::anomaly::Scored;
+use super::anomaly_config::{AnomalyModelConfig, OnnxConfig};
+use super::detector::{Detector, StoredFiring};
+use super::onnx::OnnxDetector;
+use super::rule_config::RuleConfig;
+use super::threshold::{RuleError, ThresholdRules};
+use crate::event::{AlertEvent, Labels, Reading};
+use crate::metrics::Metrics;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+#[derive(Default)]
+pub struct Detectors {
+    list: Vec<Box<dyn Detector>>,
+    /// Scores from the inference thread, taken by the pipeline's loop.
+    scores: Option<mpsc::Receiver<Vec<Scored>>>,
+}
+
+impl Detectors {
+    /// The daemon's detectors: the rules, and the ONNX models on their inference
+    /// thread. Models that cannot load (no runtime library, a damaged file) are
+    /// logged as one error and left out: the rest of the daemon runs without them.
+    pub fn start(
+        rules: &[RuleConfig],
+        onnx: &OnnxConfig,
+        bindings: &[AnomalyModelConfig],
+        metrics: &Arc<Metrics>,
+    ) -> Result<Self, RuleError> {
+        let mut set = Detectors::default();
+        set.push(ThresholdRules::new(rules)?);
+        match OnnxDetector::start(onnx, bindings, metrics) {
+            Ok(Some((detector, scores))) => {
+                set.push(detector);
+                set.scores = Some(scores);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!("anomaly models disabled: {e}"),
+        }
+        Ok(set)
+    }
+
+    pub fn push(&mut self, d: impl Detector + 'static) {
+        self.list.push(Box::new(d));
+    }
+
+    /// The receiver of inference scores, once.
+    pub fn take_scores(&mut self) -> Option<mpsc::Receiver<Vec<Scored>>> {
+        self.scores.take()
+    }
+}
+
+impl Detector for Detectors {
+    fn register(&mut self, sensor: &Arc<str>, labels: &Labels, last_good_ms: Option<i64>) {
+        for d in &mut self.list {
+            d.register(sensor, labels, last_good_ms);
+        }
+    }
+
+    fn on_reading(&mut self, r: &Reading, out: &mut Vec<AlertEvent>) {
+        for d in &mut self.list {
+            d.on_reading(r, out);
+        }
+    }
+
+    fn end_batch(&mut self, out: &mut Vec<AlertEvent>) {
+        for d in &mut self.list {
+            d.end_batch(out);
+        }
+    }
+
+    fn on_tick(&mut self, now_ms: i64, out: &mut Vec<AlertEvent>) {
+        for d in &mut self.list {
+            d.on_tick(now_ms, out);
+        }
+    }
+
+    fn on_scores(&mut self, scores: &[Scored], out: &mut Vec<AlertEvent>) {
+        for d in &mut self.list {
+            d.on_scores(scores, out);
+        }
+    }
+
+    /// The first detector that owns the alert takes it.
+    fn restore_firing(&mut self, alert: &StoredFiring<'_>) -> bool {
+        self.list.iter_mut().any(|d| d.restore_firing(alert))
+    }
+
+    fn firing_count(&self) -> usize {
+        self.list.iter().map(|d| d.firing_count()).sum()
+    }
+}
