@@ -12,7 +12,8 @@ use edgewatch::config::Config;
 use edgewatch::detect::anomaly::WindowJob;
 use edgewatch::detect::anomaly_load;
 use edgewatch::detect::inference::score_jobs;
-use edgewatch::detect::ThresholdRules;
+use edgewatch::detect::onnx::OnnxDetector;
+use edgewatch::detect::{Detector, ThresholdRules};
 use edgewatch::event::Reading;
 use edgewatch::sources::simulator::Plant;
 use edgewatch::sources::simulator::SimulatorConfig;
@@ -60,7 +61,9 @@ fn main() {
     let total: usize = steps.iter().map(Vec::len).sum();
 
     // Windows the detector makes from the plant, for the inference runs.
-    let mut loaded = anomaly_load::load(&config(&[ONNX])).expect("run scripts/fetch-models.sh");
+    let c = config(&[ONNX]);
+    let mut loaded =
+        anomaly_load::load(&c.onnx, &c.anomaly_models).expect("run scripts/fetch-models.sh");
     let mut windows: Vec<WindowJob> = Vec::new();
     for step in &steps {
         for r in step {
@@ -108,20 +111,20 @@ fn main() {
     ] {
         let c = config(&texts);
         let mut rules = ThresholdRules::new(&c.rules).unwrap();
-        let mut loaded = anomaly_load::load(&c).unwrap();
-        let (mut events, mut jobs) = (Vec::new(), Vec::new());
+        let mut onnx = OnnxDetector::inline(&c.onnx, &c.anomaly_models).unwrap();
+        let mut events = Vec::new();
         let cpu = common::cpu_seconds("self");
         let t = Instant::now();
         for (i, step) in steps.iter().enumerate() {
             for r in step {
                 rules.on_reading(r, &mut events);
-                loaded.detectors.on_reading(r, &mut jobs);
+                if let Some(onnx) = &mut onnx {
+                    onnx.on_reading(r, &mut events);
+                }
             }
             rules.on_tick(1_700_000_000_000 + i as i64 * 1000, &mut events);
-            if !jobs.is_empty() {
-                let (scored, _) = score_jobs(&mut loaded.models, &jobs);
-                loaded.detectors.on_scores(&scored, &mut events);
-                jobs.clear();
+            if let Some(onnx) = &mut onnx {
+                onnx.end_batch(&mut events);
             }
             events.clear();
         }

@@ -13,6 +13,9 @@ use crate::ml::{OnnxError, OnnxModel};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// The detector and the receiver its scores come back on.
+pub type Started = (OnnxDetector, mpsc::Receiver<Vec<Scored>>);
+
 /// Where windows are scored.
 enum Scorer {
     /// On the inference thread; scores come back through the pipeline.
@@ -44,7 +47,7 @@ impl OnnxDetector {
         onnx: &OnnxConfig,
         bindings: &[AnomalyModelConfig],
         metrics: &Arc<Metrics>,
-    ) -> Result<Option<(Self, mpsc::Receiver<Vec<Scored>>)>, OnnxStartError> {
+    ) -> Result<Option<Started>, OnnxStartError> {
         if bindings.is_empty() {
             return Ok(None);
         }
