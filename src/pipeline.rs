@@ -41,13 +41,19 @@ pub struct Pipeline {
 impl Pipeline {
     /// Builds detectors (see [`Detectors::start`]) and the aggregator.
     pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<Self, PipelineError> {
-        Ok(Pipeline {
-            detectors: Detectors::start(
-                &config.rules,
-                &config.onnx,
-                &config.anomaly_models,
-                &metrics,
-            )?,
+        let detectors = Detectors::start(
+            &config.rules,
+            &config.onnx,
+            &config.anomaly_models,
+            &metrics,
+        )?;
+        Ok(Self::with_detectors(config, metrics, detectors))
+    }
+
+    /// The pipeline around detectors built elsewhere (a replay scores inline).
+    pub fn with_detectors(config: &Config, metrics: Arc<Metrics>, detectors: Detectors) -> Self {
+        Pipeline {
+            detectors,
             aggregator: Aggregator::new(
                 config.aggregate.window.as_millis() as i64,
                 config.aggregate.lateness.as_millis() as i64,
@@ -58,7 +64,7 @@ impl Pipeline {
             metrics,
             alerts: broadcast::channel(1024).0,
             prune_interval: config.store.prune_interval,
-        })
+        }
     }
 
     pub fn subscribe_alerts(&self) -> broadcast::Receiver<AlertEvent> {

@@ -9,6 +9,8 @@ pub mod eval;
 pub mod knowledge;
 pub mod modbus_sim;
 pub mod models;
+pub mod replay;
+pub mod replay_csv;
 pub mod simulate;
 pub mod status;
 

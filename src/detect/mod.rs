@@ -8,6 +8,7 @@ pub mod anomaly_load;
 pub mod condition;
 pub mod detector;
 pub mod inference;
+pub mod labelled;
 pub mod onnx;
 pub mod rule_config;
 pub mod score;

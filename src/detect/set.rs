@@ -42,6 +42,22 @@ impl Detectors {
         Ok(set)
     }
 
+    /// The same detectors scoring in the caller's thread, in the readings' own
+    /// time (replays). Models that cannot load are an error here: a replay is run
+    /// to see what they do.
+    pub fn inline(
+        rules: &[RuleConfig],
+        onnx: &OnnxConfig,
+        bindings: &[AnomalyModelConfig],
+    ) -> Result<Self, String> {
+        let mut set = Detectors::default();
+        set.push(ThresholdRules::new(rules).map_err(|e| e.to_string())?);
+        if let Some(d) = OnnxDetector::inline(onnx, bindings).map_err(|e| e.to_string())? {
+            set.push(d);
+        }
+        Ok(set)
+    }
+
     pub fn push(&mut self, d: impl Detector + 'static) {
         self.list.push(Box::new(d));
     }

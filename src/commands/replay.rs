@@ -1,0 +1,289 @@
+//! `edgewatch replay FILE.csv|-`: a recorded file through the real pipeline in
+//! event time. The clock is the readings' own: before each row the pipeline ticks
+//! through the time since the last row (once a second, as the daemon's clock
+//! would, at most an hour of ticks per gap), so staleness, debounce, aggregate
+//! windows and alerts behave as they would have live. Results go to a store under
+//! `--state-dir` that the API and CLI read like any other, or nowhere.
+//!
+//! With a label column, the alerts are scored against it ([`LabelledScore`]);
+//! `--scores FILE` writes one row per input row (`timestamp,value,anomaly_score,
+//! label`, the file format of the Numenta Anomaly Benchmark: 1 where an alert
+//! fired, else 0).
+
+use super::replay_csv::{CsvReader, Row};
+use super::CommandError;
+use crate::config::Config;
+use crate::detect::labelled::LabelledScore;
+use crate::detect::Detectors;
+use crate::event::{AlertEvent, AlertState, Reading};
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+use crate::sources::IngestBatch;
+use crate::store::{WriteBatch, WriteOp, Writer};
+use rustc_hash::FxHashSet as HashSet;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The rules a replay runs without `--config`: the statistical conditions over
+/// every sensor, no staleness (recorded files have gaps of their own).
+pub const DEFAULT_RULES: &str = include_str!("../../config/replay.toml");
+
+/// Ticks replayed per gap between two rows at most; a longer gap jumps.
+const MAX_TICKS_PER_GAP: i64 = 3600;
+/// Readings handed to the store writer at once.
+const BATCH_READINGS: usize = 8192;
+
+pub struct ReplayArgs {
+    pub input: PathBuf,
+    pub config: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    /// Prefix of the sensor ids made from column names; the file stem and `/` when unset.
+    pub prefix: Option<String>,
+    pub label: Option<String>,
+    pub scores: Option<PathBuf>,
+    pub alerts: Option<PathBuf>,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default)]
+pub struct ReplaySummary {
+    pub rows: u64,
+    pub readings: u64,
+    pub fired: u64,
+    pub resolved: u64,
+    pub sensors: usize,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    /// Against the label column, when the file has one.
+    pub labelled: Option<LabelledScore>,
+}
+
+pub fn run(a: &ReplayArgs) -> Result<ReplaySummary, CommandError> {
+    let usage = |e: &dyn std::fmt::Display| CommandError::Usage(e.to_string());
+    let mut config = match &a.config {
+        Some(path) => Config::load(path)?,
+        None => Config::from_toml(DEFAULT_RULES, Path::new("config/replay.toml"))?,
+    };
+    if let Some(dir) = &a.state_dir {
+        config.gateway.state_dir = dir.clone();
+    }
+    let metrics = Arc::new(Metrics::default());
+    let detectors = Detectors::inline(&config.rules, &config.onnx, &config.anomaly_models)
+        .map_err(|e| usage(&e))?;
+    let mut pipeline = Pipeline::with_detectors(&config, metrics.clone(), detectors);
+    let writer = match &a.state_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CommandError::Usage(format!("--state-dir {}: {e}", dir.display())))?;
+            let path = crate::store::db_path(dir);
+            Some(Writer::spawn(&path, &config.store, metrics)?)
+        }
+        None => None,
+    };
+    let input = open(&a.input)?;
+    let prefix = a.prefix.clone().unwrap_or_else(|| {
+        let stem = a.input.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        match stem {
+            "" | "-" => "replay/".to_owned(),
+            s => format!("{s}/"),
+        }
+    });
+    let mut csv = CsvReader::new(input, &prefix, a.label.as_deref(), config.gateway.tz())
+        .map_err(|e| input_error(&a.input, &e))?;
+    let mut out = Outputs::open(a)?;
+    let mut run = Run::default();
+    let mut batch = WriteBatch::default();
+    while let Some(row) = csv.next_row().map_err(|e| input_error(&a.input, &e))? {
+        let first_alert = batch.alerts.len();
+        run.tick_until(&mut pipeline, row.ts_ms, &mut batch);
+        let readings: Vec<Reading> = row
+            .values
+            .iter()
+            .map(|&(s, v)| Reading::new(csv.sensors()[s].clone(), row.ts_ms, v))
+            .collect();
+        run.summary.readings += readings.len() as u64;
+        pipeline.process(IngestBatch::readings(readings), &mut batch);
+        let fired = run.follow(&batch.alerts[first_alert..]);
+        out.row(&row, fired, &batch.alerts[first_alert..])?;
+        run.summary.rows += 1;
+        if let Some(label) = row.label {
+            run.summary
+                .labelled
+                .get_or_insert_with(LabelledScore::default)
+                .observe(row.ts_ms, !run.firing.is_empty(), label);
+        }
+        if batch.readings.len() >= BATCH_READINGS {
+            hand_over(&writer, std::mem::take(&mut batch))?;
+        } else if writer.is_none() {
+            batch = WriteBatch::default();
+        }
+    }
+    hand_over(&writer, batch)?;
+    out.finish()?;
+    if let Some(w) = writer {
+        w.join()?;
+    }
+    run.summary.sensors = csv.sensors().len();
+    Ok(run.summary)
+}
+
+#[derive(Default)]
+struct Run {
+    summary: ReplaySummary,
+    last_tick_ms: Option<i64>,
+    /// (rule, sensor) of every alert firing now.
+    firing: HashSet<(Arc<str>, Arc<str>)>,
+}
+
+impl Run {
+    /// The daemon's once-a-second clock, from the last row's time to this one's.
+    fn tick_until(&mut self, p: &mut Pipeline, ts_ms: i64, out: &mut WriteBatch) {
+        self.summary.first_ms.get_or_insert(ts_ms);
+        self.summary.last_ms = Some(ts_ms);
+        let from = match self.last_tick_ms {
+            Some(t) if ts_ms > t => t,
+            Some(_) => return,
+            None => ts_ms - 1000,
+        };
+        let start = from.max(ts_ms - MAX_TICKS_PER_GAP * 1000);
+        let mut t = start + 1000;
+        while t < ts_ms {
+            p.tick(t, out);
+            t += 1000;
+        }
+        p.tick(ts_ms, out);
+        self.last_tick_ms = Some(ts_ms);
+    }
+
+    /// Follows the alert lifecycle; true when an alert fired in these events.
+    fn follow(&mut self, events: &[AlertEvent]) -> bool {
+        let mut fired = false;
+        for e in events {
+            let key = (e.rule.clone(), e.sensor.clone());
+            match e.state {
+                AlertState::Firing => {
+                    fired = true;
+                    self.summary.fired += 1;
+                    self.firing.insert(key);
+                }
+                AlertState::Resolved => {
+                    self.summary.resolved += 1;
+                    self.firing.remove(&key);
+                }
+            }
+        }
+        fired
+    }
+}
+
+fn hand_over(writer: &Option<Writer>, batch: WriteBatch) -> Result<(), CommandError> {
+    if let Some(w) = writer {
+        w.tx.blocking_send(WriteOp::Batch(batch))
+            .map_err(|_| CommandError::Store(crate::store::StoreError::WriterGone))?;
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<Box<dyn BufRead>, CommandError> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::stdin().lock()));
+    }
+    let f = std::fs::File::open(path)
+        .map_err(|e| CommandError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Box::new(std::io::BufReader::new(f)))
+}
+
+fn input_error(path: &Path, e: &dyn std::fmt::Display) -> CommandError {
+    CommandError::Usage(format!("{}: {e}", path.display()))
+}
+
+/// The optional per-row score file and alert log.
+struct Outputs {
+    scores: Option<(PathBuf, std::io::BufWriter<std::fs::File>)>,
+    alerts: Option<(PathBuf, std::io::BufWriter<std::fs::File>)>,
+}
+
+impl Outputs {
+    fn open(a: &ReplayArgs) -> Result<Self, CommandError> {
+        let create = |p: &PathBuf| {
+            std::fs::File::create(p)
+                .map(|f| (p.clone(), std::io::BufWriter::new(f)))
+                .map_err(|e| CommandError::Usage(format!("cannot write {}: {e}", p.display())))
+        };
+        let mut scores = a.scores.as_ref().map(create).transpose()?;
+        if let Some((p, f)) = &mut scores {
+            writeln!(f, "timestamp,value,anomaly_score,label").map_err(|e| write_error(p, e))?;
+        }
+        Ok(Outputs {
+            scores,
+            alerts: a.alerts.as_ref().map(create).transpose()?,
+        })
+    }
+
+    fn row(&mut self, row: &Row, fired: bool, events: &[AlertEvent]) -> Result<(), CommandError> {
+        if let Some((p, f)) = &mut self.scores {
+            let value = row.values.first().map_or(f64::NAN, |v| v.1);
+            let time = jiff::Timestamp::from_millisecond(row.ts_ms)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default();
+            let label = u8::from(row.label.unwrap_or(false));
+            writeln!(f, "{time},{value},{},{label}", u8::from(fired))
+                .map_err(|e| write_error(p, e))?;
+        }
+        if let Some((p, f)) = &mut self.alerts {
+            for e in events {
+                let line = serde_json::json!({
+                    "id": e.id, "state": e.state.as_str(), "rule": &*e.rule,
+                    "sensor": &*e.sensor, "value": e.value, "limit": e.limit,
+                    "fired": crate::event::format_ts(e.fired_ms),
+                    "at": crate::event::format_ts(e.event_ms), "message": e.message,
+                });
+                writeln!(f, "{line}").map_err(|e| write_error(p, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), CommandError> {
+        for (p, f) in self.scores.iter_mut().chain(self.alerts.iter_mut()) {
+            f.flush().map_err(|e| write_error(p, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_error(p: &Path, e: std::io::Error) -> CommandError {
+    CommandError::Usage(format!("cannot write {}: {e}", p.display()))
+}
+
+/// The summary a person reads: what was replayed, and the scores when labelled.
+pub fn report(s: &ReplaySummary) -> String {
+    let span = match (s.first_ms, s.last_ms) {
+        (Some(a), Some(b)) => format!(
+            "{} to {}",
+            crate::event::format_ts(a),
+            crate::event::format_ts(b)
+        ),
+        _ => "no rows".to_owned(),
+    };
+    let mut out = format!(
+        "replayed {} rows ({} readings of {} sensors, {span}): {} alerts fired, {} resolved\n",
+        s.rows, s.readings, s.sensors, s.fired, s.resolved
+    );
+    if let Some(l) = &s.labelled {
+        out.push_str(&format!(
+            "against the labels: precision {:.3}, recall {:.3}, F1 {:.3}, false alarm rate {:.1} %, \
+             missed alarm rate {:.1} %; {}/{} labelled events flagged, mean delay {:.1} s\n",
+            l.precision(),
+            l.recall(),
+            l.f1(),
+            100.0 * l.false_alarm_rate(),
+            100.0 * l.missed_alarm_rate(),
+            l.events_detected,
+            l.events,
+            l.mean_delay_s()
+        ));
+    }
+    out
+}
