@@ -7,8 +7,9 @@
 //!
 //! With a label column, the alerts are scored against it ([`LabelledScore`]);
 //! `--scores FILE` writes one row per input row (`timestamp,value,anomaly_score,
-//! label`, the file format of the Numenta Anomaly Benchmark: 1 where an alert
-//! fired, else 0).
+//! label`, the file format of the Numenta Anomaly Benchmark): 0 where no alert
+//! fired, else the strength of the strongest alert that fired there, from 0.5 at
+//! its limit towards 1 (so a threshold on the score keeps the clearest alerts).
 
 use super::replay_csv::{CsvReader, Row};
 use super::CommandError;
@@ -104,8 +105,13 @@ pub fn run(a: &ReplayArgs) -> Result<ReplaySummary, CommandError> {
             .collect();
         run.summary.readings += readings.len() as u64;
         pipeline.process(IngestBatch::readings(readings), &mut batch);
-        let fired = run.follow(&batch.alerts[first_alert..]);
-        out.row(&row, fired, &batch.alerts[first_alert..])?;
+        run.follow(&batch.alerts[first_alert..]);
+        let strength = batch.alerts[first_alert..]
+            .iter()
+            .filter(|e| e.state == AlertState::Firing)
+            .map(strength)
+            .fold(0.0, f64::max);
+        out.row(&row, strength, &batch.alerts[first_alert..])?;
         run.summary.rows += 1;
         if let Some(label) = row.label {
             run.summary
@@ -156,14 +162,12 @@ impl Run {
         self.last_tick_ms = Some(ts_ms);
     }
 
-    /// Follows the alert lifecycle; true when an alert fired in these events.
-    fn follow(&mut self, events: &[AlertEvent]) -> bool {
-        let mut fired = false;
+    /// Follows the alert lifecycle.
+    fn follow(&mut self, events: &[AlertEvent]) {
         for e in events {
             let key = (e.rule.clone(), e.sensor.clone());
             match e.state {
                 AlertState::Firing => {
-                    fired = true;
                     self.summary.fired += 1;
                     self.firing.insert(key);
                 }
@@ -173,7 +177,16 @@ impl Run {
                 }
             }
         }
-        fired
+    }
+}
+
+/// How far past its limit an alert fired: 0.5 at the limit, towards 1 beyond.
+fn strength(e: &AlertEvent) -> f64 {
+    let ratio = e.value.abs() / e.limit.abs();
+    if ratio.is_finite() && ratio > 1.0 {
+        1.0 - 0.5 / ratio
+    } else {
+        0.5
     }
 }
 
@@ -221,15 +234,14 @@ impl Outputs {
         })
     }
 
-    fn row(&mut self, row: &Row, fired: bool, events: &[AlertEvent]) -> Result<(), CommandError> {
+    fn row(&mut self, row: &Row, score: f64, events: &[AlertEvent]) -> Result<(), CommandError> {
         if let Some((p, f)) = &mut self.scores {
             let value = row.values.first().map_or(f64::NAN, |v| v.1);
             let time = jiff::Timestamp::from_millisecond(row.ts_ms)
                 .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default();
             let label = u8::from(row.label.unwrap_or(false));
-            writeln!(f, "{time},{value},{},{label}", u8::from(fired))
-                .map_err(|e| write_error(p, e))?;
+            writeln!(f, "{time},{value},{score:.4},{label}").map_err(|e| write_error(p, e))?;
         }
         if let Some((p, f)) = &mut self.alerts {
             for e in events {

@@ -4,7 +4,7 @@
 //! new condition is one variant here with its arms side by side.
 
 use super::rule_config::RuleConfig;
-use super::stats::{Ewma, Mad, Stuck};
+use super::stats::{Ewma, Mad, Stuck, Surprise};
 use crate::event::{AlertKind, Reading};
 use crate::issues::Issues;
 use std::time::Duration;
@@ -63,9 +63,9 @@ pub enum Memory {
     #[default]
     Nothing,
     Previous(Option<(i64, f64)>),
-    Ewma(Ewma),
+    Ewma(Ewma, Surprise),
     Stuck(Stuck),
-    Mad(Mad),
+    Mad(Mad, Surprise),
 }
 
 const ALL: &str = "above, below, rate-above, stale-after, zscore-above, stuck-for, spike-above";
@@ -202,12 +202,15 @@ impl Condition {
                 alpha,
                 warmup,
             } => {
-                if !matches!(m, Memory::Ewma(_)) {
-                    *m = Memory::Ewma(Ewma::new(alpha, warmup));
+                if !matches!(m, Memory::Ewma(..)) {
+                    *m = Memory::Ewma(Ewma::new(alpha, warmup), Surprise::default());
                 }
-                let Memory::Ewma(e) = m else { return None };
+                let Memory::Ewma(e, surprise) = m else {
+                    return None;
+                };
                 // The spread learns only from readings that look normal (within the clear level).
                 let z = e.score_and_learn(r.value, clear)?;
+                let limit = surprise.limit(limit, z);
                 seen(z.abs() > limit, z.abs() <= clear, z)
             }
             Condition::Stuck { for_ms, tolerance } => {
@@ -226,11 +229,14 @@ impl Condition {
                 )
             }
             Condition::Spike { limit, window } => {
-                if !matches!(m, Memory::Mad(_)) {
-                    *m = Memory::Mad(Mad::new(window));
+                if !matches!(m, Memory::Mad(..)) {
+                    *m = Memory::Mad(Mad::new(window), Surprise::default());
                 }
-                let Memory::Mad(s) = m else { return None };
+                let Memory::Mad(s, surprise) = m else {
+                    return None;
+                };
                 let z = s.score_and_learn(r.value)?;
+                let limit = surprise.limit(limit, z);
                 seen(z.abs() > limit, z.abs() <= limit, z)
             }
         }

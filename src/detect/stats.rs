@@ -213,6 +213,46 @@ impl Mad {
     }
 }
 
+/// How surprising a score is for this sensor: the 99th percentile of its recent
+/// scores. Heavy-tailed sensors (traffic, counts, vibration) cross a fixed limit
+/// of 8 deviations every few hundred readings as a matter of course; a limit
+/// raised to 1.5 x that percentile keeps their alerts as rare as a well-behaved
+/// sensor's, and leaves a well-behaved sensor's limit alone (Gaussian noise has a
+/// 99th percentile of 2.6). Scores are learned capped at the limit in force, so
+/// an anomaly cannot teach the detector that it is normal.
+#[derive(Debug, Clone, Default)]
+pub struct Surprise {
+    recent: VecDeque<f64>,
+    since_sort: usize,
+    p99: f64,
+    scratch: Vec<f64>,
+}
+
+/// Scores remembered per sensor, and how often their percentile is refreshed.
+const SURPRISE_KEPT: usize = 1024;
+const SURPRISE_EVERY: usize = 64;
+
+impl Surprise {
+    /// The limit in force for a rule limit `k`, after learning `score`.
+    pub fn limit(&mut self, k: f64, score: f64) -> f64 {
+        let limit = k.max(1.5 * self.p99);
+        if self.recent.len() == SURPRISE_KEPT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(score.abs().min(limit));
+        self.since_sort += 1;
+        if self.since_sort >= SURPRISE_EVERY && self.recent.len() >= 256 {
+            self.since_sort = 0;
+            self.scratch.clear();
+            self.scratch.extend(self.recent.iter().copied());
+            let i = (self.scratch.len() * 99 / 100).min(self.scratch.len() - 1);
+            let (_, p, _) = self.scratch.select_nth_unstable_by(i, f64::total_cmp);
+            self.p99 = *p;
+        }
+        limit
+    }
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -284,6 +324,21 @@ mod tests {
         assert!(z < 3.0, "{z}");
         // A real jump is still large.
         assert!(m.score_and_learn(3.5).unwrap() > 10.0);
+    }
+
+    #[test]
+    fn surprise_raises_the_limit_of_a_heavy_tailed_sensor_only() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let (mut calm, mut wild) = (Surprise::default(), Surprise::default());
+        let (mut calm_limit, mut wild_limit) = (0.0, 0.0);
+        for _ in 0..2000 {
+            // Uniform noise in units of its deviation, and one with 3 % bursts of 12.
+            calm_limit = calm.limit(8.0, (rng.f64() * 2.0 - 1.0) * 1.7);
+            let burst = if rng.f64() < 0.03 { 12.0 } else { 1.0 };
+            wild_limit = wild.limit(8.0, burst);
+        }
+        assert_eq!(calm_limit, 8.0);
+        assert!(wild_limit >= 12.0, "{wild_limit}");
     }
 
     #[test]
