@@ -218,7 +218,8 @@ impl Condition {
                     *m = Memory::Stuck(Stuck::default());
                 }
                 let Memory::Stuck(s) = m else { return None };
-                let still = s.observe(r.ts_ms, r.value, tolerance);
+                // A gap of a third of the window means the sensor was not watched.
+                let still = s.observe(r.ts_ms, r.value, tolerance, for_ms / 3);
                 // Twice as long as the sensor usually holds still, and three
                 // readings at least: two equal samples prove nothing.
                 let limit = for_ms.max(still.usual_ms.saturating_mul(2));

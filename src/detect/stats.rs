@@ -132,9 +132,13 @@ pub struct Stillness {
 }
 
 impl Stuck {
-    pub fn observe(&mut self, ts_ms: i64, x: f64, tolerance: f64) -> Stillness {
+    /// Learns `x`. A gap longer than `max_gap_ms` since the last reading starts a
+    /// new still period: a sensor not heard from was not seen holding still (that
+    /// is staleness, not a stuck value).
+    pub fn observe(&mut self, ts_ms: i64, x: f64, tolerance: f64, max_gap_ms: i64) -> Stillness {
+        let gap = ts_ms - self.last_ms > max_gap_ms;
         match self.anchor {
-            Some((_, a)) if (x - a).abs() <= tolerance => self.count += 1,
+            Some((_, a)) if !gap && (x - a).abs() <= tolerance => self.count += 1,
             ended => {
                 if let Some((t0, _)) = ended {
                     if self.runs.len() == RUNS_KEPT {
@@ -288,10 +292,20 @@ mod tests {
     fn stuck_counts_time_and_readings_since_the_last_move() {
         let mut s = Stuck::default();
         let seen = |s: Stillness| (s.still_ms, s.readings);
-        assert_eq!(seen(s.observe(0, 5.0, 0.01)), (0, 1));
-        assert_eq!(seen(s.observe(1000, 5.005, 0.01)), (1000, 2));
-        assert_eq!(seen(s.observe(2000, 5.0, 0.01)), (2000, 3));
-        assert_eq!(seen(s.observe(3000, 6.0, 0.01)), (0, 1), "a move resets");
+        assert_eq!(seen(s.observe(0, 5.0, 0.01, 5000)), (0, 1));
+        assert_eq!(seen(s.observe(1000, 5.005, 0.01, 5000)), (1000, 2));
+        assert_eq!(seen(s.observe(2000, 5.0, 0.01, 5000)), (2000, 3));
+        assert_eq!(
+            seen(s.observe(3000, 6.0, 0.01, 5000)),
+            (0, 1),
+            "a move resets"
+        );
+        assert_eq!(seen(s.observe(4000, 6.0, 0.01, 5000)), (1000, 2));
+        assert_eq!(
+            seen(s.observe(60_000, 6.0, 0.01, 5000)),
+            (0, 1),
+            "so does a gap"
+        );
     }
 
     #[test]
@@ -301,11 +315,11 @@ mod tests {
         let mut t = 0;
         for (value, secs) in [(1.0, 10), (2.0, 60), (3.0, 20), (4.0, 1)] {
             for _ in 0..=secs {
-                s.observe(t * 1000, value, 0.0);
+                s.observe(t * 1000, value, 0.0, 5000);
                 t += 1;
             }
         }
-        assert_eq!(s.observe(t * 1000, 4.0, 0.0).usual_ms, 20_000);
+        assert_eq!(s.observe(t * 1000, 4.0, 0.0, 5000).usual_ms, 20_000);
     }
 
     #[test]

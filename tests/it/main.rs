@@ -20,6 +20,7 @@ mod llm_archs;
 mod modbus;
 mod mqtt_ingest;
 mod onnx;
+mod replay;
 mod systemd;
 mod systemd_unit;
 mod tls;
