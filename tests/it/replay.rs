@@ -134,8 +134,8 @@ for = "30s"
     assert_eq!(
         silent,
         vec![
-            (start_ms + 5460_000, start_ms + 6000_000),
-            (start_ms + 5460_000, start_ms + 6000_000)
+            (start_ms + 5_460_000, start_ms + 6_000_000),
+            (start_ms + 5_460_000, start_ms + 6_000_000)
         ],
         "{out}"
     );
@@ -143,7 +143,7 @@ for = "30s"
     let hot: Vec<i64> = sql(&db, "SELECT fired_at FROM alerts WHERE rule = 'hot'");
     assert_eq!(hot.len(), 1, "{out}");
     assert!(
-        (start_ms + 3850_000..start_ms + 3920_000).contains(&hot[0]),
+        (start_ms + 3_850_000..start_ms + 3_920_000).contains(&hot[0]),
         "{}",
         hot[0] - start_ms
     );
