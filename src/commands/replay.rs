@@ -150,9 +150,9 @@ impl Run {
         let from = match self.last_tick_ms {
             Some(t) if ts_ms > t => t,
             Some(_) => return,
-            None => ts_ms - 1000,
+            None => ts_ms.saturating_sub(1000),
         };
-        let start = from.max(ts_ms - MAX_TICKS_PER_GAP * 1000);
+        let start = from.max(ts_ms.saturating_sub(MAX_TICKS_PER_GAP * 1000));
         let mut t = start + 1000;
         while t < ts_ms {
             p.tick(t, out);

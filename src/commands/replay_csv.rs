@@ -217,10 +217,18 @@ fn is_anomalous(cell: &str) -> bool {
 /// 3339, or a civil date-time in `tz`.
 pub fn parse_time(cell: &str, tz: &jiff::tz::TimeZone) -> Result<i64, String> {
     if let Ok(n) = cell.parse::<f64>() {
-        if n.is_finite() {
-            let ms = if n.abs() >= 1e11 { n } else { n * 1000.0 };
-            return Ok(ms.round() as i64);
-        }
+        let ms = if n.abs() >= 1e11 { n } else { n * 1000.0 };
+        // Within the years -9999..=9999, as every other time of the store.
+        return jiff::Timestamp::from_millisecond(ms.round() as i64)
+            .ok()
+            .filter(|_| ms.is_finite())
+            .map(|t| t.as_millisecond())
+            .ok_or_else(|| {
+                format!(
+                    "`{}` is out of range for a time (epoch seconds or milliseconds)",
+                    crate::untrusted::quote(cell, &[], 64)
+                )
+            });
     }
     if let Ok(t) = cell.parse::<jiff::Timestamp>() {
         return Ok(t.as_millisecond());
@@ -298,5 +306,8 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("--label")));
+        let tz = jiff::tz::TimeZone::UTC;
+        assert!(parse_time("1e300", &tz).is_err_and(|e| e.contains("out of range")));
+        assert!(parse_time("inf", &tz).is_err());
     }
 }

@@ -136,7 +136,7 @@ impl Stuck {
     /// new still period: a sensor not heard from was not seen holding still (that
     /// is staleness, not a stuck value).
     pub fn observe(&mut self, ts_ms: i64, x: f64, tolerance: f64, max_gap_ms: i64) -> Stillness {
-        let gap = ts_ms - self.last_ms > max_gap_ms;
+        let gap = ts_ms.saturating_sub(self.last_ms) > max_gap_ms;
         match self.anchor {
             Some((_, a)) if !gap && (x - a).abs() <= tolerance => self.count += 1,
             ended => {
@@ -144,7 +144,7 @@ impl Stuck {
                     if self.runs.len() == RUNS_KEPT {
                         self.runs.pop_front();
                     }
-                    self.runs.push_back(self.last_ms - t0);
+                    self.runs.push_back(self.last_ms.saturating_sub(t0));
                 }
                 self.anchor = Some((ts_ms, x));
                 self.count = 1;
@@ -162,7 +162,7 @@ impl Stuck {
             }
         }
         Stillness {
-            still_ms: ts_ms - since,
+            still_ms: ts_ms.saturating_sub(since),
             readings: self.count,
             usual_ms: second,
         }
