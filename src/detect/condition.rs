@@ -58,9 +58,8 @@ pub struct Observation {
 }
 
 /// Per rule and sensor: what a condition has learned from earlier readings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub enum Memory {
-    #[default]
     Nothing,
     Previous(Option<(i64, f64)>),
     Ewma(Ewma, Surprise),
@@ -168,9 +167,25 @@ impl Condition {
         }
     }
 
-    /// Judges one good reading, learning from it. `None` when it says nothing
-    /// yet (warming up, a first reading, no spread): the lifecycle stays as it is.
-    /// Staleness is judged on ticks, never here.
+    /// The memory this condition learns into, fresh for a new sensor.
+    pub fn memory(&self) -> Memory {
+        match *self {
+            Condition::RateAbove { .. } => Memory::Previous(None),
+            Condition::ZScore { alpha, warmup, .. } => {
+                Memory::Ewma(Ewma::new(alpha, warmup), Surprise::default())
+            }
+            Condition::Stuck { .. } => Memory::Stuck(Stuck::default()),
+            Condition::Spike { window, .. } => Memory::Mad(Mad::new(window), Surprise::default()),
+            Condition::Above { .. } | Condition::Below { .. } | Condition::Stale { .. } => {
+                Memory::Nothing
+            }
+        }
+    }
+
+    /// Judges one good reading, learning from it into `m` (made by
+    /// [`Condition::memory`]). `None` when it says nothing yet (warming up, a
+    /// first reading, no spread): the lifecycle stays as it is. Staleness is
+    /// judged on ticks, never here.
     pub fn observe(&self, m: &mut Memory, r: &Reading) -> Option<Observation> {
         let seen = |breach, cleared, value| {
             Some(Observation {
@@ -179,45 +194,27 @@ impl Condition {
                 value,
             })
         };
-        match *self {
-            Condition::Stale { .. } => None,
-            Condition::Above { limit, clear } => seen(r.value > limit, r.value <= clear, r.value),
-            Condition::Below { limit, clear } => seen(r.value < limit, r.value >= clear, r.value),
-            Condition::RateAbove { limit } => {
-                if !matches!(m, Memory::Previous(_)) {
-                    *m = Memory::Previous(None);
-                }
-                let Memory::Previous(prev) = m else {
-                    return None;
-                };
+        match (*self, m) {
+            (Condition::Above { limit, clear }, _) => {
+                seen(r.value > limit, r.value <= clear, r.value)
+            }
+            (Condition::Below { limit, clear }, _) => {
+                seen(r.value < limit, r.value >= clear, r.value)
+            }
+            (Condition::RateAbove { limit }, Memory::Previous(prev)) => {
                 let (t0, v0) = prev
                     .replace((r.ts_ms, r.value))
                     .filter(|(t0, _)| r.ts_ms > *t0)?;
                 let rate = (r.value - v0).abs() * 1000.0 / (r.ts_ms - t0) as f64;
                 seen(rate > limit, rate <= limit, rate)
             }
-            Condition::ZScore {
-                limit,
-                clear,
-                alpha,
-                warmup,
-            } => {
-                if !matches!(m, Memory::Ewma(..)) {
-                    *m = Memory::Ewma(Ewma::new(alpha, warmup), Surprise::default());
-                }
-                let Memory::Ewma(e, surprise) = m else {
-                    return None;
-                };
+            (Condition::ZScore { limit, clear, .. }, Memory::Ewma(e, surprise)) => {
                 // The spread learns only from readings that look normal (within the clear level).
                 let z = e.score_and_learn(r.value, clear)?;
                 let limit = surprise.limit(limit, z);
                 seen(z.abs() > limit, z.abs() <= clear, z)
             }
-            Condition::Stuck { for_ms, tolerance } => {
-                if !matches!(m, Memory::Stuck(_)) {
-                    *m = Memory::Stuck(Stuck::default());
-                }
-                let Memory::Stuck(s) = m else { return None };
+            (Condition::Stuck { for_ms, tolerance }, Memory::Stuck(s)) => {
                 // A gap of a third of the window means the sensor was not watched.
                 let still = s.observe(r.ts_ms, r.value, tolerance, for_ms / 3);
                 // Twice as long as the sensor usually holds still, and three
@@ -229,17 +226,13 @@ impl Condition {
                     still.still_ms as f64 / 1000.0,
                 )
             }
-            Condition::Spike { limit, window } => {
-                if !matches!(m, Memory::Mad(..)) {
-                    *m = Memory::Mad(Mad::new(window), Surprise::default());
-                }
-                let Memory::Mad(s, surprise) = m else {
-                    return None;
-                };
+            (Condition::Spike { limit, .. }, Memory::Mad(s, surprise)) => {
                 let z = s.score_and_learn(r.value)?;
                 let limit = surprise.limit(limit, z);
                 seen(z.abs() > limit, z.abs() <= limit, z)
             }
+            // Staleness, or a memory made for another condition.
+            _ => None,
         }
     }
 

@@ -4,13 +4,22 @@
 use super::anomaly::Scored;
 use super::anomaly_config::{AnomalyModelConfig, OnnxConfig};
 use super::detector::{Detector, StoredFiring};
-use super::onnx::OnnxDetector;
+use super::onnx::{OnnxDetector, OnnxStartError};
 use super::rule_config::RuleConfig;
 use super::threshold::{RuleError, ThresholdRules};
 use crate::event::{AlertEvent, Labels, Reading};
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+
+/// Why inline detectors could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum InlineError {
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    #[error(transparent)]
+    Onnx(#[from] OnnxStartError),
+}
 
 #[derive(Default)]
 pub struct Detectors {
@@ -49,10 +58,10 @@ impl Detectors {
         rules: &[RuleConfig],
         onnx: &OnnxConfig,
         bindings: &[AnomalyModelConfig],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, InlineError> {
         let mut set = Detectors::default();
-        set.push(ThresholdRules::new(rules).map_err(|e| e.to_string())?);
-        if let Some(d) = OnnxDetector::inline(onnx, bindings).map_err(|e| e.to_string())? {
+        set.push(ThresholdRules::new(rules)?);
+        if let Some(d) = OnnxDetector::inline(onnx, bindings)? {
             set.push(d);
         }
         Ok(set)

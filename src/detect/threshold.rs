@@ -56,7 +56,7 @@ impl Rule {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct RuleState {
     pending_since: Option<i64>,
     pending_count: u32,
@@ -85,10 +85,6 @@ impl ThresholdRules {
             rules,
             sensors: HashMap::default(),
         })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
     }
 
     fn entry(&mut self, sensor: &Arc<str>, labels: &Labels) -> &mut SensorEntry {
@@ -174,7 +170,16 @@ fn entry<'a>(
             .iter()
             .enumerate()
             .filter(|(_, r)| r.applies_to(sensor, labels))
-            .map(|(i, _)| (i, RuleState::default()))
+            .map(|(i, r)| {
+                let st = RuleState {
+                    pending_since: None,
+                    pending_count: 0,
+                    firing: None,
+                    last_good_ms: None,
+                    memory: r.condition.memory(),
+                };
+                (i, st)
+            })
             .collect();
         sensors.insert(
             sensor.clone(),
