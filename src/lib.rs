@@ -14,6 +14,7 @@ pub mod digest;
 pub mod event;
 pub mod issues;
 pub mod knowledge;
+pub mod learn;
 pub mod metrics;
 pub mod ml;
 pub mod mqtt_settings;

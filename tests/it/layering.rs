@@ -26,6 +26,7 @@ const LAYERS: &[&[&str]] = &[
         "aggregate",
         "metrics",
         "ml",
+        "learn",
     ],
     &["issues"],
     &["mqtt_settings", "store", "detect"],
