@@ -9,6 +9,7 @@ use crate::detect::anomaly::Scored;
 use crate::detect::{Detector, Detectors, StoredFiring};
 use crate::event::{now_ms, Labels};
 use crate::event::{AlertEvent, AlertKind, AlertState, CommitAck};
+use crate::learn::LearnedModel;
 use crate::metrics::Metrics;
 use crate::sources::IngestBatch;
 use crate::store::{Reader, StoreError, WriteBatch, WriteOp};
@@ -36,6 +37,8 @@ pub struct Pipeline {
     /// store never does.
     alerts: broadcast::Sender<AlertEvent>,
     prune_interval: Duration,
+    /// Models learned while running, to install (see [`Pipeline::learned_sender`]).
+    learned: (mpsc::Sender<LearnedModel>, mpsc::Receiver<LearnedModel>),
 }
 
 impl Pipeline {
@@ -45,6 +48,7 @@ impl Pipeline {
             &config.rules,
             &config.onnx,
             &config.anomaly_models,
+            load_learned(&config.gateway.state_dir),
             &metrics,
         )?;
         Ok(Self::with_detectors(config, metrics, detectors))
@@ -64,7 +68,20 @@ impl Pipeline {
             metrics,
             alerts: broadcast::channel(1024).0,
             prune_interval: config.store.prune_interval,
+            learned: mpsc::channel(4),
         }
+    }
+
+    /// Where a model learned while the daemon runs is sent to be installed: it
+    /// replaces the running model of its name from the next reading on.
+    pub fn learned_sender(&self) -> mpsc::Sender<LearnedModel> {
+        self.learned.0.clone()
+    }
+
+    /// Installs a learned model now (replays, tests).
+    pub fn install_learned(&mut self, model: LearnedModel) {
+        tracing::info!(model = %model.name, assets = model.assets.len(), "learned model installed");
+        self.detectors.install_learned(model);
     }
 
     pub fn subscribe_alerts(&self) -> broadcast::Receiver<AlertEvent> {
@@ -236,6 +253,10 @@ impl Pipeline {
                     continue;
                 }
                 Some(s) = recv_scores(&mut scores) => self.scored(&s, &mut batch),
+                Some(m) = self.learned.1.recv() => {
+                    self.install_learned(m);
+                    continue;
+                }
                 b = rx.recv() => {
                     let Some(b) = b else { break };
                     self.process(b, &mut batch);
@@ -258,6 +279,19 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// The learned models a state directory keeps; a file that cannot be read is
+/// logged and left out, the rest of the daemon runs.
+fn load_learned(state_dir: &std::path::Path) -> Vec<LearnedModel> {
+    let (models, errors) = crate::learn::model::load_all(state_dir);
+    for e in errors {
+        tracing::error!("learned model left out: {e}");
+    }
+    if !models.is_empty() {
+        tracing::info!(models = models.len(), "learned models loaded");
+    }
+    models
 }
 
 /// Scores from inference, or never without anomaly models.

@@ -70,8 +70,13 @@ pub fn run(a: &ReplayArgs) -> Result<ReplaySummary, CommandError> {
         config.gateway.state_dir = dir.clone();
     }
     let metrics = Arc::new(Metrics::default());
-    let detectors = Detectors::inline(&config.rules, &config.onnx, &config.anomaly_models)
-        .map_err(|e| usage(&e))?;
+    let detectors = Detectors::inline(
+        &config.rules,
+        &config.onnx,
+        &config.anomaly_models,
+        Vec::new(),
+    )
+    .map_err(|e| usage(&e))?;
     let mut pipeline = Pipeline::with_detectors(&config, metrics.clone(), detectors);
     let writer = match &a.state_dir {
         Some(dir) => {

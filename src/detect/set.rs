@@ -4,10 +4,12 @@
 use super::anomaly::Scored;
 use super::anomaly_config::{AnomalyModelConfig, OnnxConfig};
 use super::detector::{Detector, StoredFiring};
+use super::learned::LearnedDetector;
 use super::onnx::{OnnxDetector, OnnxStartError};
 use super::rule_config::RuleConfig;
 use super::threshold::{RuleError, ThresholdRules};
 use crate::event::{AlertEvent, Labels, Reading};
+use crate::learn::LearnedModel;
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -24,6 +26,9 @@ pub enum InlineError {
 #[derive(Default)]
 pub struct Detectors {
     list: Vec<Box<dyn Detector>>,
+    /// Models learned on the gateway; kept apart so a re-learned one can be
+    /// installed while running.
+    learned: LearnedDetector,
     /// Scores from the inference thread, taken by the pipeline's loop.
     scores: Option<mpsc::Receiver<Vec<Scored>>>,
 }
@@ -36,9 +41,13 @@ impl Detectors {
         rules: &[RuleConfig],
         onnx: &OnnxConfig,
         bindings: &[AnomalyModelConfig],
+        learned: Vec<LearnedModel>,
         metrics: &Arc<Metrics>,
     ) -> Result<Self, RuleError> {
-        let mut set = Detectors::default();
+        let mut set = Detectors {
+            learned: LearnedDetector::new(learned),
+            ..Detectors::default()
+        };
         set.push(ThresholdRules::new(rules)?);
         match OnnxDetector::start(onnx, bindings, metrics) {
             Ok(Some((detector, scores))) => {
@@ -58,8 +67,12 @@ impl Detectors {
         rules: &[RuleConfig],
         onnx: &OnnxConfig,
         bindings: &[AnomalyModelConfig],
+        learned: Vec<LearnedModel>,
     ) -> Result<Self, InlineError> {
-        let mut set = Detectors::default();
+        let mut set = Detectors {
+            learned: LearnedDetector::new(learned),
+            ..Detectors::default()
+        };
         set.push(ThresholdRules::new(rules)?);
         if let Some(d) = OnnxDetector::inline(onnx, bindings)? {
             set.push(d);
@@ -69,6 +82,16 @@ impl Detectors {
 
     pub fn push(&mut self, d: impl Detector + 'static) {
         self.list.push(Box::new(d));
+    }
+
+    /// Adds a learned model, or replaces the running one of the same name.
+    pub fn install_learned(&mut self, model: LearnedModel) {
+        self.learned.install(model);
+    }
+
+    /// Names of the learned models running.
+    pub fn learned_names(&self) -> Vec<&str> {
+        self.learned.names()
     }
 
     /// The receiver of inference scores, once.
@@ -82,12 +105,14 @@ impl Detector for Detectors {
         for d in &mut self.list {
             d.register(sensor, labels, last_good_ms);
         }
+        self.learned.register(sensor, labels, last_good_ms);
     }
 
     fn on_reading(&mut self, r: &Reading, out: &mut Vec<AlertEvent>) {
         for d in &mut self.list {
             d.on_reading(r, out);
         }
+        self.learned.on_reading(r, out);
     }
 
     fn end_batch(&mut self, out: &mut Vec<AlertEvent>) {
@@ -110,10 +135,10 @@ impl Detector for Detectors {
 
     /// The first detector that owns the alert takes it.
     fn restore_firing(&mut self, alert: &StoredFiring<'_>) -> bool {
-        self.list.iter_mut().any(|d| d.restore_firing(alert))
+        self.list.iter_mut().any(|d| d.restore_firing(alert)) || self.learned.restore_firing(alert)
     }
 
     fn firing_count(&self) -> usize {
-        self.list.iter().map(|d| d.firing_count()).sum()
+        self.list.iter().map(|d| d.firing_count()).sum::<usize>() + self.learned.firing_count()
     }
 }

@@ -327,7 +327,13 @@ mod tests {
             ts_ms: t,
             values: vec![v],
         };
-        let frames = [f(0, 1.0), f(1000, 2.0), f(2000, 3.0), f(9000, 4.0), f(10_000, 5.0)];
+        let frames = [
+            f(0, 1.0),
+            f(1000, 2.0),
+            f(2000, 3.0),
+            f(9000, 4.0),
+            f(10_000, 5.0),
+        ];
         let out = lagged(&frames, 1, 3000);
         assert_eq!(out, vec![vec![2.0, 1.0], vec![3.0, 2.0], vec![5.0, 4.0]]);
         assert_eq!(feature_names(&["a".into()], 2), ["a", "a@-1", "a@-2"]);
@@ -335,13 +341,18 @@ mod tests {
 
     #[test]
     fn bad_names_patterns_and_periods_are_refused_with_the_fix() {
-        let e = Learner::new(LearnSpec::new("../x", "a/{channel}")).err().unwrap();
+        let e = Learner::new(LearnSpec::new("../x", "a/{channel}"))
+            .err()
+            .unwrap();
         assert_eq!(e, LearnError::Name("../x".into()));
         let e = Learner::new(LearnSpec::new("x", "a/b")).err().unwrap();
         assert!(e.to_string().contains("last level is `{channel}`"), "{e}");
         let l = Learner::new(LearnSpec::new("x", "a/{channel}")).unwrap();
         let e = l.finish(0, 1000, &[]).unwrap_err();
-        assert!(e.to_string().starts_with("no readings of `a/{channel}`"), "{e}");
+        assert!(
+            e.to_string().starts_with("no readings of `a/{channel}`"),
+            "{e}"
+        );
         let mut l = Learner::new(LearnSpec::new("x", "plant/p1/{channel}")).unwrap();
         pump(&mut l, "plant/p1", 0, 10);
         let e = l.finish(0, 10_000, &[]).unwrap_err();

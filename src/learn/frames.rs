@@ -46,7 +46,11 @@ impl Framer {
         self.last_frame_ms = ts;
         Some(Frame {
             ts_ms: ts,
-            values: self.latest.iter().map(|v| v.map_or(0.0, |(_, x)| x)).collect(),
+            values: self
+                .latest
+                .iter()
+                .map(|v| v.map_or(0.0, |(_, x)| x))
+                .collect(),
         })
     }
 }

@@ -120,11 +120,10 @@ impl LearnedModel {
             path: path.to_owned(),
             source,
         })?;
-        let m: LearnedModel =
-            serde_json::from_str(&text).map_err(|e| ModelFileError::Parse {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
+        let m: LearnedModel = serde_json::from_str(&text).map_err(|e| ModelFileError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         m.check().map_err(|message| ModelFileError::Parse {
             path: path.to_owned(),
             message,

@@ -31,6 +31,10 @@ impl Default for PcaOptions {
     }
 }
 
+/// Smallest Q limit, in squared standard deviations: a residual of ~3 % of a
+/// channel's spread is never an anomaly on its own.
+const Q_LIMIT_FLOOR: f64 = 1e-3;
+
 /// A fitted model: standardisation, kept components, control limits.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Pca {
@@ -167,7 +171,10 @@ impl Pca {
         let stats: Vec<PcaStats> = frames.iter().map(|f| model.stats(f)).collect();
         let (t2, q) = smoothed_limits(&stats, o.smooth, o.quantile);
         model.t2_limit = t2;
-        model.q_limit = q;
+        // Channels that were exactly related in the fit (one computed from another,
+        // or quantised alike) leave a residual of ~1e-30; without a floor the first
+        // rounding step would score a billion times the limit.
+        model.q_limit = if c > 1 { q.max(Q_LIMIT_FLOOR) } else { q };
         Ok(model)
     }
 
@@ -268,7 +275,10 @@ pub fn smoothed_limits(stats: &[PcaStats], smooth: usize, quantile: f64) -> (f64
         t2.push(w.iter().map(|s| s.t2).sum::<f64>() / w.len() as f64);
         q.push(w.iter().map(|s| s.q).sum::<f64>() / w.len() as f64);
     }
-    (quantile_of(&mut t2, quantile), quantile_of(&mut q, quantile))
+    (
+        quantile_of(&mut t2, quantile),
+        quantile_of(&mut q, quantile),
+    )
 }
 
 /// The `quantile` of `v` (nearest rank); 0 when empty.
@@ -348,7 +358,10 @@ mod tests {
         let s = m.stats(&x);
         assert!(s.q > 50.0 * m.q_limit, "{s:?} {m:?}");
         let share = m.contributions(&x);
-        assert!(share[0] > 0.45 && share[1] > 0.45 && share[2] < 0.05, "{share:?}");
+        assert!(
+            share[0] > 0.45 && share[1] > 0.45 && share[2] < 0.05,
+            "{share:?}"
+        );
         // A frame from the fit population is within both limits.
         let s = m.stats(&[10.2, 20.2, 5.1]);
         assert!(s.t2 < m.t2_limit && s.q < m.q_limit, "{s:?}");
@@ -359,10 +372,7 @@ mod tests {
         let frames = correlated(1000);
         let o = PcaOptions::default();
         let m = Pca::fit(&frames, &names(3), o).unwrap();
-        let over = frames
-            .iter()
-            .filter(|f| m.stats(f).t2 > m.t2_limit)
-            .count();
+        let over = frames.iter().filter(|f| m.stats(f).t2 > m.t2_limit).count();
         // Nearest rank at 0.995 of 1000: five frames above.
         assert_eq!(over, 5);
     }
@@ -384,7 +394,10 @@ mod tests {
             f[1] = 4.0;
         }
         let e = Pca::fit(&frames, &names(3), PcaOptions::default()).unwrap_err();
-        assert!(e.to_string().contains("channel `c1` held one value (4)"), "{e}");
+        assert!(
+            e.to_string().contains("channel `c1` held one value (4)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -394,5 +407,17 @@ mod tests {
         let s = m.stats(&[4.5 + 3.0 * m.scale[0]]);
         assert!((s.t2 - 9.0).abs() < 1e-9 && s.q.abs() < 1e-12, "{s:?}");
         assert_eq!(m.q_limit, 0.0);
+    }
+
+    #[test]
+    fn exactly_related_channels_get_the_floor_limit_not_zero() {
+        let frames: Vec<Vec<f64>> = (0..100)
+            .map(|i| vec![f64::from(i % 7), 2.0 * f64::from(i % 7) + 1.0])
+            .collect();
+        let m = Pca::fit(&frames, &names(2), PcaOptions::default()).unwrap();
+        assert_eq!(m.q_limit, Q_LIMIT_FLOOR);
+        // One rounding step off the relation is not a billion times the limit.
+        let off = m.stats(&[3.0, 7.0 + 0.001 * m.scale[1]]);
+        assert!(m.ratio(off) < 1.0, "{off:?}");
     }
 }
