@@ -112,6 +112,7 @@ pub async fn run(
         },
     )?;
     let (ingest_tx, ingest_rx) = mpsc::channel::<IngestBatch>(1024);
+    let learned_tx = pipeline.learned_sender();
     let pipeline_task = tokio::spawn(pipeline.run(ingest_rx, writer.tx.clone()));
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -150,6 +151,10 @@ pub async fn run(
             gateway: config.gateway.id.as_str().into(),
             writer: Some(writer.tx.downgrade()),
             knowledge: knowledge.clone(),
+            learned: Some(api::learn::LearnedModels {
+                state_dir: state_dir.clone(),
+                install: learned_tx.clone(),
+            }),
         });
         let stop = api_stop.clone();
         let limits = api::serve::Limits {

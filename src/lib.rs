@@ -15,6 +15,7 @@ pub mod event;
 pub mod issues;
 pub mod knowledge;
 pub mod learn;
+pub mod learn_from_journal;
 pub mod metrics;
 pub mod ml;
 pub mod mqtt_settings;

@@ -110,6 +110,46 @@ enum Command {
         #[command(subcommand)]
         what: ModelsCommand,
     },
+    /// Learn a multivariate model per asset from the journal's history of a
+    /// period marked normal (alert spans left out); the daemon saves it to
+    /// STATE_DIR/learned/NAME.json and watches with it at once.
+    Learn {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The model's name: its file and the rule name on its alerts.
+        name: String,
+        /// Sensor glob whose last level is {channel}: `plant1/pump*/{channel}`
+        /// makes one model per pump from its sensors.
+        #[arg(long)]
+        sensors: String,
+        /// Start of the normal period: a duration ago ("7d") or an RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// End of it (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// Earlier frames joined to each frame (dynamic PCA; catches changed dynamics).
+        #[arg(long)]
+        lags: Option<usize>,
+        /// Frames each statistic is averaged over before it is judged.
+        #[arg(long)]
+        smooth: Option<usize>,
+        /// Consecutive anomalous frames before an alert fires.
+        #[arg(long)]
+        debounce: Option<u32>,
+        /// Consecutive normal frames before it resolves.
+        #[arg(long)]
+        clear_after: Option<u32>,
+        #[arg(long, value_parser = ["info", "warning", "critical"])]
+        severity: Option<String>,
+    },
+    /// The models `edgewatch learn` made: list them, or show one whole (JSON).
+    Learned {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        what: LearnedCommand,
+    },
     /// Documents the daemon searches and answers from (runbooks, manuals).
     Docs {
         #[command(flatten)]
@@ -281,6 +321,14 @@ enum DocsCommand {
     List,
     /// Delete a document by id.
     Rm { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum LearnedCommand {
+    /// Each model with its assets, periods and limits.
+    List,
+    /// One model's file, for inspection or export.
+    Show { name: String },
 }
 
 fn main() -> ExitCode {
@@ -528,6 +576,45 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                     print!("{}", commands::models::import(&dir, &file)?)
                 }
             }
+            Ok(())
+        }
+        Command::Learn {
+            api,
+            name,
+            sensors,
+            from,
+            until,
+            lags,
+            smooth,
+            debounce,
+            clear_after,
+            severity,
+        } => {
+            let api = api_client(api, Duration::from_secs(600))?;
+            let out = commands::learn::learn(
+                &api,
+                &commands::learn::LearnArgs {
+                    name: &name,
+                    sensors: &sensors,
+                    from: &from,
+                    until: until.as_deref(),
+                    lags,
+                    smooth,
+                    debounce,
+                    clear_after,
+                    severity: severity.as_deref(),
+                },
+            )?;
+            print!("{out}");
+            Ok(())
+        }
+        Command::Learned { api, what } => {
+            let api = api_client(api, Duration::from_secs(30))?;
+            let out = match what {
+                LearnedCommand::List => commands::learn::list(&api)?,
+                LearnedCommand::Show { name } => commands::learn::show(&api, &name)?,
+            };
+            print!("{out}");
             Ok(())
         }
         Command::Docs { api, what } => {

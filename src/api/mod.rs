@@ -5,6 +5,7 @@
 mod dead_letters;
 mod health;
 mod json_body;
+pub mod learn;
 mod knowledge;
 mod openai;
 mod query;
@@ -38,6 +39,8 @@ pub struct ApiState {
     pub writer: Option<tokio::sync::mpsc::WeakSender<crate::store::WriteOp>>,
     /// Embeddings, search, questions; or why they are off.
     pub knowledge: Result<Arc<crate::knowledge::Knowledge>, Arc<str>>,
+    /// Learned models; `None` where no pipeline runs to install them.
+    pub learned: Option<learn::LearnedModels>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -68,6 +71,9 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/documents/{id}",
             axum::routing::delete(knowledge::delete_document),
         )
+        .route("/api/v1/learn", axum::routing::post(learn::learn))
+        .route("/api/v1/learned", get(learn::list))
+        .route("/api/v1/learned/{name}", get(learn::show))
         .route("/api/v1/search", axum::routing::post(knowledge::search))
         .route("/api/v1/ask", axum::routing::post(knowledge::ask))
         .route("/v1/models", get(openai::models))

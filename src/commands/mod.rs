@@ -7,6 +7,7 @@ pub mod dead_letters;
 pub mod demo;
 pub mod eval;
 pub mod knowledge;
+pub mod learn;
 pub mod modbus_sim;
 pub mod models;
 pub mod replay;

@@ -110,7 +110,10 @@ impl LearnedModel {
         std::fs::create_dir_all(dir(state_dir)).map_err(err)?;
         let text = serde_json::to_string_pretty(self).map_err(|e| err(e.into()))?;
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(err)?;
+        // Synced before the rename, so a power cut leaves the old model or the new.
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(err)?;
+        f.sync_all().map_err(err)?;
         std::fs::rename(&tmp, &path).map_err(err)?;
         Ok(path)
     }

@@ -18,7 +18,7 @@ pub use outbox::{
     AlertsWhenFull, EventKind, ItemKind, OutboxConfig, OutboxRow, OutboxSpec, Route, RouteConfig,
 };
 pub use plant_reader::ValueStats;
-pub use reader::{AlertFilter, AlertRow, Reader};
+pub use reader::{AlertFilter, AlertRow, AlertSpan, Reader};
 pub use settings::{StoreConfig, Synchronous};
 pub use writer::{WriteBatch, WriteOp, Writer};
 

@@ -76,6 +76,14 @@ pub struct AlertFilter {
     pub limit: usize,
 }
 
+/// When an alert on `sensor` was open; `resolved_ms` is `i64::MAX` while firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSpan {
+    pub sensor: String,
+    pub fired_ms: i64,
+    pub resolved_ms: i64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StoreStats {
     pub journal_rows: i64,
@@ -205,6 +213,24 @@ impl Reader {
                 }
             }
             Ok(out)
+        })
+    }
+
+    /// Every alert open at some time in `[from_ms, until_ms]`, still firing or not.
+    pub fn alert_spans(&self, from_ms: i64, until_ms: i64) -> Result<Vec<AlertSpan>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT sensor, fired_at, resolved_at FROM alerts
+                 WHERE fired_at <= ?2 AND (resolved_at IS NULL OR resolved_at >= ?1)",
+            )?;
+            let rows = st.query_map([from_ms, until_ms], |r| {
+                Ok(AlertSpan {
+                    sensor: r.get(0)?,
+                    fired_ms: r.get(1)?,
+                    resolved_ms: r.get::<_, Option<i64>>(2)?.unwrap_or(i64::MAX),
+                })
+            })?;
+            rows.collect()
         })
     }
 

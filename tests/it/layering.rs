@@ -34,7 +34,7 @@ const LAYERS: &[&[&str]] = &[
     &["sources"],
     // The config file: the table of every part's settings.
     &["config"],
-    &["pipeline", "knowledge", "service"],
+    &["pipeline", "knowledge", "service", "learn_from_journal"],
     &["api"],
     &["daemon"],
     &["commands"],
