@@ -146,12 +146,16 @@ pub async fn show(
     let (found, _) = tokio::task::spawn_blocking(move || load_all(&models.state_dir))
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    found.into_iter().find(|m| m.name == name).map(Json).ok_or_else(|| {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            format!("no learned model `{name}`: `edgewatch learned list` shows the models"),
-        )
-    })
+    found
+        .into_iter()
+        .find(|m| m.name == name)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("no learned model `{name}`: `edgewatch learned list` shows the models"),
+            )
+        })
 }
 
 /// What a person wants to see of a model: per asset the period, the data and

@@ -5,8 +5,8 @@
 mod dead_letters;
 mod health;
 mod json_body;
-pub mod learn;
 mod knowledge;
+pub mod learn;
 mod openai;
 mod query;
 pub mod serve;

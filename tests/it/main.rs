@@ -15,6 +15,7 @@ mod hostile;
 mod journald;
 mod knowledge;
 mod layering;
+mod learn;
 mod llm;
 mod llm_archs;
 mod modbus;
