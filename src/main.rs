@@ -203,6 +203,22 @@ enum Command {
         /// Write every alert event as one JSON line.
         #[arg(long)]
         alerts: Option<std::path::PathBuf>,
+        /// Learn a multivariate model from the first --fit-rows rows over these
+        /// sensors (`PREFIX{channel}`, e.g. `pump/{channel}`) and score the rest.
+        #[arg(long, requires = "fit_rows")]
+        learn: Option<String>,
+        /// Rows of the fit part (--learn).
+        #[arg(long, requires = "learn")]
+        fit_rows: Option<u64>,
+        /// --learn: earlier frames joined to each frame (dynamic PCA).
+        #[arg(long, requires = "learn")]
+        lags: Option<usize>,
+        /// --learn: frames each statistic is averaged over.
+        #[arg(long, requires = "learn")]
+        smooth: Option<usize>,
+        /// --learn: how slowly the model follows a normal asset's level ("1h"; "0s": never).
+        #[arg(long, requires = "learn", value_parser = humantime::parse_duration)]
+        track: Option<Duration>,
     },
     /// Publish a simulated plant to an MQTT broker, or serve it as a Modbus TCP slave
     /// (register map: config/modbus-sim.toml), for trials, tests and benches.
@@ -663,6 +679,11 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             label,
             scores,
             alerts,
+            learn,
+            fit_rows,
+            lags,
+            smooth,
+            track,
         } => {
             init_logging("warn", LogFormat::Plain);
             let summary = commands::replay::run(&commands::replay::ReplayArgs {
@@ -673,6 +694,13 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 label,
                 scores,
                 alerts,
+                learn: learn.map(|sensors| commands::replay::LearnOptions {
+                    sensors,
+                    fit_rows: fit_rows.unwrap_or(0),
+                    lags,
+                    smooth,
+                    track_ms: track.map(|t| t.as_millis() as i64),
+                }),
             })?;
             print!("{}", commands::replay::report(&summary));
             Ok(())

@@ -5,6 +5,11 @@
 //! windows and alerts behave as they would have live. Results go to a store under
 //! `--state-dir` that the API and CLI read like any other, or nowhere.
 //!
+//! With `--learn PATTERN --fit-rows N` the first N rows are the fit part: a
+//! model is learned from them as `edgewatch learn` would from the journal
+//! (alert spans left out), installed, and only the rows after it are scored;
+//! without `--config` no rules run beside it, so the score is the model's.
+//!
 //! With a label column, the alerts are scored against it ([`LabelledScore`]);
 //! `--scores FILE` writes one row per input row (`timestamp,value,anomaly_score,
 //! label`, the file format of the Numenta Anomaly Benchmark): 0 where no alert
@@ -44,12 +49,25 @@ pub struct ReplayArgs {
     pub label: Option<String>,
     pub scores: Option<PathBuf>,
     pub alerts: Option<PathBuf>,
+    /// Learn a model over these sensors (`PREFIX{channel}`) from the fit part.
+    pub learn: Option<LearnOptions>,
+}
+
+/// The model a replay learns from its first rows.
+pub struct LearnOptions {
+    pub sensors: String,
+    pub fit_rows: u64,
+    pub lags: Option<usize>,
+    pub smooth: Option<usize>,
+    pub track_ms: Option<i64>,
 }
 
 /// What a replay did.
 #[derive(Debug, Clone, Default)]
 pub struct ReplaySummary {
     pub rows: u64,
+    /// Rows learned from (`--learn`), not scored.
+    pub fit_rows: u64,
     pub readings: u64,
     pub fired: u64,
     pub resolved: u64,
@@ -64,6 +82,7 @@ pub fn run(a: &ReplayArgs) -> Result<ReplaySummary, CommandError> {
     let usage = |e: &dyn std::fmt::Display| CommandError::Usage(e.to_string());
     let mut config = match &a.config {
         Some(path) => Config::load(path)?,
+        None if a.learn.is_some() => Config::from_toml("", Path::new("(no rules)"))?,
         None => Config::from_toml(DEFAULT_RULES, Path::new("config/replay.toml"))?,
     };
     if let Some(dir) = &a.state_dir {
@@ -100,7 +119,19 @@ pub fn run(a: &ReplayArgs) -> Result<ReplaySummary, CommandError> {
     let mut out = Outputs::open(a)?;
     let mut run = Run::default();
     let mut batch = WriteBatch::default();
+    let mut fit = a.learn.as_ref().map(FitPart::new).transpose()?;
     while let Some(row) = csv.next_row().map_err(|e| input_error(&a.input, &e))? {
+        if let Some(f) = &mut fit {
+            if run.summary.rows < f.rows {
+                f.observe(&row, csv.sensors(), &mut run, &mut pipeline, &mut batch);
+                batch = hand_over_full(&writer, batch)?;
+                continue;
+            }
+        }
+        if let Some(f) = fit.take() {
+            let model = f.finish(&mut run)?;
+            pipeline.install_learned(model);
+        }
         let first_alert = batch.alerts.len();
         run.tick_until(&mut pipeline, row.ts_ms, &mut batch);
         let readings: Vec<Reading> = row
@@ -119,16 +150,13 @@ pub fn run(a: &ReplayArgs) -> Result<ReplaySummary, CommandError> {
         out.row(&row, strength, &batch.alerts[first_alert..])?;
         run.summary.rows += 1;
         if let Some(label) = row.label {
+            let flagged = run.covers(&row, csv.sensors());
             run.summary
                 .labelled
                 .get_or_insert_with(LabelledScore::default)
-                .observe(row.ts_ms, !run.firing.is_empty(), label);
+                .observe(row.ts_ms, flagged, label);
         }
-        if batch.readings.len() >= BATCH_READINGS {
-            hand_over(&writer, std::mem::take(&mut batch))?;
-        } else if writer.is_none() {
-            batch = WriteBatch::default();
-        }
+        batch = hand_over_full(&writer, batch)?;
     }
     hand_over(&writer, batch)?;
     out.finish()?;
@@ -139,8 +167,78 @@ pub fn run(a: &ReplayArgs) -> Result<ReplaySummary, CommandError> {
     Ok(run.summary)
 }
 
+/// The first rows of a `--learn` replay: seen by the pipeline (so its rules and
+/// windows warm up), learned from, not scored.
+struct FitPart {
+    learner: crate::learn::Learner,
+    rows: u64,
+    first_ms: Option<i64>,
+    last_ms: i64,
+}
+
+impl FitPart {
+    fn new(o: &LearnOptions) -> Result<Self, CommandError> {
+        let mut spec = crate::learn::LearnSpec::new("learned", &o.sensors);
+        if let Some(l) = o.lags {
+            spec.lags = l;
+        }
+        if let Some(s) = o.smooth {
+            spec.pca.smooth = s.max(1);
+        }
+        if let Some(t) = o.track_ms {
+            spec.track_ms = t.max(0);
+        }
+        let learner = crate::learn::Learner::new(spec)
+            .map_err(|e| CommandError::Usage(format!("--learn: {e}")))?;
+        Ok(FitPart {
+            learner,
+            rows: o.fit_rows,
+            first_ms: None,
+            last_ms: 0,
+        })
+    }
+
+    fn observe(
+        &mut self,
+        row: &Row,
+        sensors: &[Arc<str>],
+        run: &mut Run,
+        p: &mut Pipeline,
+        batch: &mut WriteBatch,
+    ) {
+        let first_alert = batch.alerts.len();
+        run.tick_until(p, row.ts_ms, batch);
+        self.first_ms.get_or_insert(row.ts_ms);
+        self.last_ms = row.ts_ms;
+        let readings: Vec<Reading> = row
+            .values
+            .iter()
+            .map(|&(s, v)| {
+                self.learner.observe(&sensors[s], row.ts_ms, v);
+                Reading::new(sensors[s].clone(), row.ts_ms, v)
+            })
+            .collect();
+        run.summary.readings += readings.len() as u64;
+        run.summary.rows += 1;
+        run.summary.fit_rows += 1;
+        p.process(IngestBatch::readings(readings), batch);
+        run.follow(&batch.alerts[first_alert..]);
+    }
+
+    /// The model, learned from the fit part less the spans of alerts in it.
+    fn finish(self, run: &mut Run) -> Result<crate::learn::LearnedModel, CommandError> {
+        let from = self.first_ms.unwrap_or(0);
+        let spans = std::mem::take(&mut run.spans);
+        self.learner
+            .finish(from, self.last_ms, &spans)
+            .map_err(|e| CommandError::Model(format!("--learn: {e}")))
+    }
+}
+
 #[derive(Default)]
 struct Run {
+    /// Alerts of the fit part, so the model does not learn from their spans.
+    spans: Vec<crate::learn::Span>,
     summary: ReplaySummary,
     last_tick_ms: Option<i64>,
     /// (rule, sensor) of every alert firing now.
@@ -167,6 +265,18 @@ impl Run {
         self.last_tick_ms = Some(ts_ms);
     }
 
+    /// Whether an alert is firing on one of the row's sensors or on the asset
+    /// one belongs to (a long file's row holds one sensor; its label is that
+    /// sensor's).
+    fn covers(&self, row: &Row, sensors: &[Arc<str>]) -> bool {
+        row.values.iter().any(|&(s, _)| {
+            let id = &*sensors[s];
+            self.firing.iter().any(|(_, on)| {
+                id == &**on || (id.starts_with(&**on) && id.as_bytes().get(on.len()) == Some(&b'/'))
+            })
+        })
+    }
+
     /// Follows the alert lifecycle.
     fn follow(&mut self, events: &[AlertEvent]) {
         for e in events {
@@ -175,10 +285,23 @@ impl Run {
                 AlertState::Firing => {
                     self.summary.fired += 1;
                     self.firing.insert(key);
+                    self.spans.push(crate::learn::Span {
+                        sensor: e.sensor.to_string(),
+                        from_ms: e.fired_ms,
+                        until_ms: i64::MAX,
+                    });
                 }
                 AlertState::Resolved => {
                     self.summary.resolved += 1;
                     self.firing.remove(&key);
+                    if let Some(s) = self
+                        .spans
+                        .iter_mut()
+                        .rev()
+                        .find(|s| *s.sensor == *e.sensor && s.from_ms == e.fired_ms)
+                    {
+                        s.until_ms = e.event_ms;
+                    }
                 }
             }
         }
@@ -192,6 +315,18 @@ fn strength(e: &AlertEvent) -> f64 {
         1.0 - 0.5 / ratio
     } else {
         0.5
+    }
+}
+
+/// Hands a full batch to the store writer; without a store, drops it.
+fn hand_over_full(writer: &Option<Writer>, batch: WriteBatch) -> Result<WriteBatch, CommandError> {
+    if batch.readings.len() >= BATCH_READINGS {
+        hand_over(writer, batch)?;
+        Ok(WriteBatch::default())
+    } else if writer.is_none() {
+        Ok(WriteBatch::default())
+    } else {
+        Ok(batch)
     }
 }
 
@@ -288,6 +423,12 @@ pub fn report(s: &ReplaySummary) -> String {
         "replayed {} rows ({} readings of {} sensors, {span}): {} alerts fired, {} resolved\n",
         s.rows, s.readings, s.sensors, s.fired, s.resolved
     );
+    if s.fit_rows > 0 {
+        out.push_str(&format!(
+            "the first {} rows were learned from and are not scored\n",
+            s.fit_rows
+        ));
+    }
     if let Some(l) = &s.labelled {
         out.push_str(&format!(
             "against the labels: precision {:.3}, recall {:.3}, F1 {:.3}, false alarm rate {:.1} %, \

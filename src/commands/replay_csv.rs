@@ -53,6 +53,8 @@ pub struct CsvReader<R> {
     label: Option<usize>,
     shape: Shape,
     sensors: Vec<Arc<str>>,
+    /// Long files: the file's id of each sensor, to its index.
+    index: rustc_hash::FxHashMap<String, usize>,
     prefix: String,
     tz: jiff::tz::TimeZone,
 }
@@ -63,8 +65,8 @@ const LABEL_NAMES: &[&str] = &["label", "anomaly", "is_anomaly", "fault"];
 const IGNORED: &[&str] = &["changepoint"];
 
 impl<R: BufRead> CsvReader<R> {
-    /// Reads the header. Sensor ids are `prefix` + column name (wide) or the
-    /// file's own ids (long).
+    /// Reads the header. Sensor ids are `prefix` + column name (wide) or
+    /// `prefix` + the file's own id (long).
     pub fn new(
         input: R,
         prefix: &str,
@@ -122,6 +124,7 @@ impl<R: BufRead> CsvReader<R> {
             label,
             shape,
             sensors,
+            index: Default::default(),
             prefix: prefix.to_owned(),
             tz,
         })
@@ -169,11 +172,12 @@ impl<R: BufRead> CsvReader<R> {
                     return Err(fail("the sensor cell is empty".to_owned()));
                 }
                 if let Some(v) = number(cell(*value), *value).map_err(fail)? {
-                    let s = match self.sensors.iter().position(|x| &**x == id) {
-                        Some(s) => s,
+                    let s = match self.index.get(id) {
+                        Some(&s) => s,
                         None => {
                             self.sensors
                                 .push(format!("{}{id}", self.prefix).as_str().into());
+                            self.index.insert(id.to_owned(), self.sensors.len() - 1);
                             self.sensors.len() - 1
                         }
                     };
@@ -283,8 +287,13 @@ mod tests {
     #[test]
     fn reads_long_files_and_epoch_times() {
         let (sensors, rows) =
-            read("ts_ms,sensor,value,fault\n1700000000000,a/t,3,\n1700000001,b/t,4,bearing\n");
+            read("ts_ms,sensor,value,fault\n1700000000000,a/t,3,\n1700000001,b/t,4,bearing\n1700000002,a/t,5,\n");
         assert_eq!(sensors, vec![Arc::from("p/a/t"), Arc::from("p/b/t")]);
+        assert_eq!(
+            rows[2].values,
+            vec![(0, 5.0)],
+            "a sensor seen again keeps its index"
+        );
         assert_eq!(rows[1].ts_ms, 1_700_000_001_000, "seconds");
         assert_eq!(rows[1].label, Some(true), "a fault name is a label");
         assert_eq!(rows[0].label, Some(false));

@@ -42,6 +42,12 @@ impl Debounce {
         Change::None
     }
 
+    /// Nothing firing and nothing building up: the state in which a detector
+    /// may follow a slow change without absorbing an anomaly.
+    pub fn is_quiet(&self) -> bool {
+        self.firing.is_none() && self.over == 0
+    }
+
     /// The alert that fired (or a stored one taken over at restart).
     pub fn fired(&mut self, id: String, fired_ms: i64) {
         self.firing = Some((id, fired_ms));

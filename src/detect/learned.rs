@@ -34,6 +34,9 @@ struct AssetState {
     /// The newest statistics, for smoothing.
     stats: VecDeque<PcaStats>,
     life: Debounce,
+    /// How far each channel's level has moved since the fit, followed slowly
+    /// while the asset is normal (see [`LearnedModel::track_ms`]).
+    shift: Vec<f64>,
 }
 
 impl LearnedDetector {
@@ -82,6 +85,7 @@ impl LearnedDetector {
                 recent: VecDeque::with_capacity(m.lags + 1),
                 stats: VecDeque::with_capacity(m.smooth),
                 life: carried.remove(&id).unwrap_or_default(),
+                shift: vec![0.0; am.channels.len()],
                 id,
             });
         }
@@ -115,10 +119,11 @@ impl LearnedDetector {
         if a.recent.len() <= m.lags {
             return;
         }
+        let shift = &a.shift;
         let x: Vec<f64> = a
             .recent
             .iter()
-            .flat_map(|f| f.values.iter().copied())
+            .flat_map(|f| f.values.iter().zip(shift).map(|(v, d)| v - d))
             .collect();
         a.stats.push_back(am.pca.stats(&x));
         if a.stats.len() > m.smooth {
@@ -130,7 +135,17 @@ impl LearnedDetector {
             q: a.stats.iter().map(|s| s.q).sum::<f64>() / n,
         };
         let ratio = am.pca.ratio(mean);
-        match a.life.observe(ratio > 1.0, m.debounce, m.clear_after) {
+        let anomalous = ratio > 1.0;
+        if !anomalous && a.life.is_quiet() && m.track_ms > 0 {
+            let alpha = (am.period_ms as f64 / m.track_ms as f64).min(1.0);
+            if let Some(newest) = a.recent.front() {
+                let c = newest.values.len();
+                for (j, d) in a.shift.iter_mut().enumerate().take(c) {
+                    *d += alpha * (newest.values[j] - am.pca.mean[j] - *d);
+                }
+            }
+        }
+        match a.life.observe(anomalous, m.debounce, m.clear_after) {
             Change::None => {}
             Change::Fire => {
                 let id = alert_id(&m.name, &a.id, ts_ms);

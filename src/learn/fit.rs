@@ -12,6 +12,10 @@ use crate::sensor_glob::SensorGlob;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
+/// How slowly a model follows the level of a normal asset by default: off until
+/// the evaluation says which time holds (replay --track to try one).
+pub const DEFAULT_TRACK_MS: i64 = 0;
+
 /// What to learn and how it will alert.
 #[derive(Debug, Clone)]
 pub struct LearnSpec {
@@ -23,6 +27,8 @@ pub struct LearnSpec {
     pub debounce: u32,
     pub clear_after: u32,
     pub lags: usize,
+    /// See [`LearnedModel::track_ms`].
+    pub track_ms: i64,
     pub pca: PcaOptions,
 }
 
@@ -37,6 +43,7 @@ impl LearnSpec {
             debounce: 3,
             clear_after: 10,
             lags: 0,
+            track_ms: DEFAULT_TRACK_MS,
             pca: PcaOptions {
                 smooth: 5,
                 ..PcaOptions::default()
@@ -166,6 +173,7 @@ impl Learner {
             clear_after: spec.clear_after,
             lags: spec.lags,
             smooth: spec.pca.smooth,
+            track_ms: spec.track_ms,
             learned_at: jiff::Timestamp::now().to_string(),
             assets,
         })

@@ -42,6 +42,11 @@ pub struct LearnedModel {
     pub lags: usize,
     /// Frames each statistic is averaged over before it is judged.
     pub smooth: usize,
+    /// Time over which the model follows a slow change of level (ambient
+    /// temperature through the day) while the asset is normal, in ms; 0: never.
+    /// It never follows while an alert is open or building up.
+    #[serde(default)]
+    pub track_ms: i64,
     /// When it was learned (RFC 3339).
     pub learned_at: String,
     pub assets: Vec<AssetModel>,
@@ -138,6 +143,9 @@ impl LearnedModel {
     fn check(&self) -> Result<(), String> {
         if self.debounce == 0 || self.clear_after == 0 || self.smooth == 0 {
             return Err("debounce, clear-after and smooth must be at least 1".into());
+        }
+        if self.track_ms < 0 {
+            return Err("track-ms must be 0 (off) or a positive time".into());
         }
         for a in &self.assets {
             let width = a.channels.len() * (self.lags + 1);
