@@ -253,11 +253,19 @@ enum Command {
         qos: u8,
         #[arg(long, default_value_t = 2)]
         lines: u32,
+        /// Motors per line (temperature, vibration, pressure; 0 for none).
         #[arg(long, default_value_t = 3)]
         machines_per_line: u32,
+        /// Pumps per line (flow, pressure, current, vibration, temperature that
+        /// move together; bearing wear, clogged filter, cavitation).
+        #[arg(long, default_value_t = 0)]
+        pumps_per_line: u32,
         /// Injected faults per machine-hour.
         #[arg(long, default_value_t = 0.5)]
         fault_rate: f64,
+        /// Mean fault length (drift, stuck, dropout, every pump fault).
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        fault_duration: std::time::Duration,
         #[arg(long)]
         seed: Option<u64>,
     },
@@ -716,14 +724,23 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             qos,
             lines,
             machines_per_line,
+            pumps_per_line,
             fault_rate,
+            fault_duration,
             seed,
         } => {
             init_logging("info", LogFormat::Plain);
+            if machines_per_line == 0 && pumps_per_line == 0 {
+                return Err(CommandError::Usage(
+                    "--machines-per-line 0 and --pumps-per-line 0 leave nothing to simulate: set one above 0".into(),
+                ));
+            }
             let plant = SimulatorConfig {
                 lines,
                 machines_per_line,
+                pumps_per_line,
                 fault_rate,
+                fault_duration,
                 seed,
                 interval,
                 ..Default::default()

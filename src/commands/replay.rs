@@ -7,8 +7,9 @@
 //!
 //! With `--learn PATTERN --fit-rows N` the first N rows are the fit part: a
 //! model is learned from them as `edgewatch learn` would from the journal
-//! (alert spans left out), installed, and only the rows after it are scored;
-//! without `--config` no rules run beside it, so the score is the model's.
+//! (alert spans and rows labelled anomalous left out), installed, and only the
+//! rows after it are scored; without `--config` no rules run beside it, so the
+//! score is the model's.
 //!
 //! With a label column, the alerts are scored against it ([`LabelledScore`]);
 //! `--scores FILE` writes one row per input row (`timestamp,value,anomaly_score,
@@ -214,7 +215,10 @@ impl FitPart {
             .values
             .iter()
             .map(|&(s, v)| {
-                self.learner.observe(&sensors[s], row.ts_ms, v);
+                // A labelled anomaly is left out as an engineer leaves out a known incident.
+                if row.label != Some(true) {
+                    self.learner.observe(&sensors[s], row.ts_ms, v);
+                }
                 Reading::new(sensors[s].clone(), row.ts_ms, v)
             })
             .collect();

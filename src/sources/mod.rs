@@ -11,6 +11,7 @@ pub mod subscription;
 // The kinds.
 pub mod modbus;
 pub mod mqtt;
+pub mod pump_rig;
 pub mod simulator;
 
 use crate::event::Reading;

@@ -1,12 +1,15 @@
 //! A simulated plant: machines with temperature, vibration and pressure sensors,
 //! noise, a daily cycle, and injected faults (spike, drift to failure, stuck sensor,
-//! dropout) whose ground truth is recorded for scoring detectors.
+//! dropout) whose ground truth is recorded for scoring detectors; optionally pumps
+//! whose channels move together and whose faults bend those relations
+//! ([`super::pump_rig`]).
 //!
 //! [`Plant`] is pure (explicit time, seeded randomness) so benches and evaluations
 //! can run it faster than real time; [`SimulatorSource`] paces it with the clock.
 
 use super::kind::{Context, SourceKind};
 use super::modbus::RegisterMap;
+use super::pump_rig::{self, Pump};
 use super::{IngestBatch, IngestTx, SourceError};
 use crate::event::SimFault;
 use crate::event::{now_ms, Labels, Reading};
@@ -31,6 +34,10 @@ pub struct SimulatorConfig {
     pub lines: u32,
     #[serde(default = "default_machines_per_line")]
     pub machines_per_line: u32,
+    /// Pumps per line (flow, pressure, current, vibration, temperature that move
+    /// together; faults that are machine states), none by default.
+    #[serde(default)]
+    pub pumps_per_line: u32,
     /// Time between two samples of one sensor.
     #[serde(default = "default_sim_interval", with = "humantime_serde")]
     pub interval: Duration,
@@ -52,6 +59,7 @@ impl Default for SimulatorConfig {
             site: default_site(),
             lines: default_lines(),
             machines_per_line: default_machines_per_line(),
+            pumps_per_line: 0,
             interval: default_sim_interval(),
             fault_rate: default_fault_rate(),
             fault_duration: default_fault_duration(),
@@ -162,6 +170,7 @@ struct Sensor {
 #[derive(Debug)]
 pub struct Plant {
     sensors: Vec<Sensor>,
+    pumps: Vec<Pump>,
     rng: fastrand::Rng,
     faults_per_machine_ms: f64,
     fault_mean_ms: f64,
@@ -197,8 +206,15 @@ impl Plant {
                 }
             }
         }
+        let mut pumps = Vec::new();
+        for line in 1..=c.lines {
+            for n in 1..=c.pumps_per_line {
+                pumps.push(Pump::new(&c.site, line, n, &mut rng));
+            }
+        }
         Plant {
             sensors,
+            pumps,
             rng,
             faults_per_machine_ms: c.fault_rate / 3_600_000.0,
             fault_mean_ms: c.fault_duration.as_millis() as f64,
@@ -206,7 +222,7 @@ impl Plant {
     }
 
     pub fn sensor_count(&self) -> usize {
-        self.sensors.len()
+        self.sensors.len() + self.pumps.len() * pump_rig::CHANNELS.len()
     }
 
     /// Samples every sensor at `ts_ms`, `dt_ms` after the previous step. Faults that
@@ -268,6 +284,13 @@ impl Plant {
                 }
             }
         }
+        for pump in &mut self.pumps {
+            if pump.is_healthy() && p_fault > 0.0 && self.rng.f64() < p_fault {
+                let len = (-(1.0 - self.rng.f64()).ln() * self.fault_mean_ms) as i64;
+                pump.start_fault(ts_ms, len, &mut self.rng, faults);
+            }
+            pump.step(ts_ms, dt_ms, &mut self.rng, out);
+        }
     }
 }
 
@@ -319,8 +342,17 @@ impl SourceKind for SimulatorSource {
         if s.lines == 0 || s.lines > 100 {
             v.push(format!("{k}.lines"), "allowed 1 to 100");
         }
-        if s.machines_per_line == 0 || s.machines_per_line > 1000 {
-            v.push(format!("{k}.machines-per-line"), "allowed 1 to 1000");
+        if s.machines_per_line > 1000 {
+            v.push(format!("{k}.machines-per-line"), "allowed 0 to 1000");
+        }
+        if s.pumps_per_line > 1000 {
+            v.push(format!("{k}.pumps-per-line"), "allowed 0 to 1000");
+        }
+        if s.machines_per_line == 0 && s.pumps_per_line == 0 {
+            v.push(
+                format!("{k}.machines-per-line"),
+                "a plant needs machines or pumps: set machines-per-line or pumps-per-line above 0",
+            );
         }
         v.range(
             format!("{k}.interval"),
