@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use edgewatch::commands::{self, CommandError};
 use edgewatch::config::{Config, LogFormat};
+use edgewatch::learn::Method;
 use edgewatch::sources::simulator::SimulatorConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -128,12 +129,19 @@ enum Command {
         /// End of it (default: now).
         #[arg(long)]
         until: Option<String>,
+        /// pca (T-squared and Q) or mset (similarity to remembered normal states;
+        /// follows curved relations between channels).
+        #[arg(long, value_parser = ["pca", "mset"])]
+        method: Option<String>,
         /// Earlier frames joined to each frame (dynamic PCA; catches changed dynamics).
         #[arg(long)]
         lags: Option<usize>,
         /// Frames each statistic is averaged over before it is judged.
         #[arg(long)]
         smooth: Option<usize>,
+        /// How slowly the model follows a normal asset's level ("1h"; "0s": never).
+        #[arg(long)]
+        track: Option<String>,
         /// Consecutive anomalous frames before an alert fires.
         #[arg(long)]
         debounce: Option<u32>,
@@ -210,6 +218,9 @@ enum Command {
         /// Rows of the fit part (--learn).
         #[arg(long, requires = "learn")]
         fit_rows: Option<u64>,
+        /// --learn: pca or mset (see `edgewatch learn --help`).
+        #[arg(long, requires = "learn", value_parser = ["pca", "mset"])]
+        method: Option<String>,
         /// --learn: earlier frames joined to each frame (dynamic PCA).
         #[arg(long, requires = "learn")]
         lags: Option<usize>,
@@ -608,8 +619,10 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             sensors,
             from,
             until,
+            method,
             lags,
             smooth,
+            track,
             debounce,
             clear_after,
             severity,
@@ -622,8 +635,10 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                     sensors: &sensors,
                     from: &from,
                     until: until.as_deref(),
+                    method: method.as_deref(),
                     lags,
                     smooth,
+                    track: track.as_deref(),
                     debounce,
                     clear_after,
                     severity: severity.as_deref(),
@@ -689,6 +704,7 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
             alerts,
             learn,
             fit_rows,
+            method,
             lags,
             smooth,
             track,
@@ -705,6 +721,13 @@ fn dispatch(command: Command) -> Result<(), CommandError> {
                 learn: learn.map(|sensors| commands::replay::LearnOptions {
                     sensors,
                     fit_rows: fit_rows.unwrap_or(0),
+                    method: method.map(|m| {
+                        if m == "mset" {
+                            Method::Mset
+                        } else {
+                            Method::Pca
+                        }
+                    }),
                     lags,
                     smooth,
                     track_ms: track.map(|t| t.as_millis() as i64),

@@ -8,7 +8,7 @@ use super::query::parse_time;
 use super::{ApiError, ApiState};
 use crate::event::{now_ms, Severity};
 use crate::learn::model::load_all;
-use crate::learn::{LearnSpec, LearnedModel};
+use crate::learn::{LearnSpec, LearnedModel, Method};
 use crate::learn_from_journal::{learn_from_journal, LearnFromJournalError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -34,8 +34,12 @@ pub struct LearnRequest {
     from: String,
     /// End of it; now when absent.
     until: Option<String>,
+    /// `pca` or `mset`.
+    method: Option<Method>,
     lags: Option<usize>,
     smooth: Option<usize>,
+    /// How slowly the model follows a normal asset's level (`1h`; `0s`: never).
+    track: Option<String>,
     debounce: Option<u32>,
     clear_after: Option<u32>,
     severity: Option<Severity>,
@@ -64,6 +68,17 @@ impl LearnRequest {
         if let Some(s) = self.smooth {
             positive("smooth", s as u64)?;
             spec.pca.smooth = s;
+        }
+        if let Some(m) = self.method {
+            spec.method = m;
+        }
+        if let Some(t) = &self.track {
+            let d = humantime::parse_duration(t).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "track `{t}`: {e}; write a duration such as \"1h\" (\"0s\": never follow)"
+                ))
+            })?;
+            spec.track_ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         }
         if let Some(d) = self.debounce {
             positive("debounce", u64::from(d))?;
@@ -170,6 +185,7 @@ pub fn summary(m: &LearnedModel) -> serde_json::Value {
         "smooth": m.smooth,
         "debounce": m.debounce,
         "clear-after": m.clear_after,
+        "track-ms": m.track_ms,
         "learned-at": m.learned_at,
         "assets": m.assets.iter().map(|a| serde_json::json!({
             "asset": a.asset,
@@ -183,6 +199,8 @@ pub fn summary(m: &LearnedModel) -> serde_json::Value {
             "explained": a.pca.explained,
             "t2-limit": a.pca.t2_limit,
             "q-limit": a.pca.q_limit,
+            "remembered-states": a.similarity.as_ref().map(|s| s.memory.len()),
+            "similarity-limit": a.similarity.as_ref().map(|s| s.limit),
         })).collect::<Vec<_>>(),
     })
 }

@@ -11,8 +11,10 @@ pub struct LearnArgs<'a> {
     pub sensors: &'a str,
     pub from: &'a str,
     pub until: Option<&'a str>,
+    pub method: Option<&'a str>,
     pub lags: Option<usize>,
     pub smooth: Option<usize>,
+    pub track: Option<&'a str>,
     pub debounce: Option<u32>,
     pub clear_after: Option<u32>,
     pub severity: Option<&'a str>,
@@ -22,8 +24,10 @@ pub fn learn(api: &ApiClient, a: &LearnArgs) -> Result<String, CommandError> {
     let mut body = serde_json::json!({ "name": a.name, "sensors": a.sensors, "from": a.from });
     let optional = [
         ("until", a.until.map(serde_json::Value::from)),
+        ("method", a.method.map(serde_json::Value::from)),
         ("lags", a.lags.map(serde_json::Value::from)),
         ("smooth", a.smooth.map(serde_json::Value::from)),
+        ("track", a.track.map(serde_json::Value::from)),
         ("debounce", a.debounce.map(serde_json::Value::from)),
         ("clear-after", a.clear_after.map(serde_json::Value::from)),
         ("severity", a.severity.map(serde_json::Value::from)),

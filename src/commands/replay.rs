@@ -58,6 +58,7 @@ pub struct ReplayArgs {
 pub struct LearnOptions {
     pub sensors: String,
     pub fit_rows: u64,
+    pub method: Option<crate::learn::Method>,
     pub lags: Option<usize>,
     pub smooth: Option<usize>,
     pub track_ms: Option<i64>,
@@ -180,6 +181,9 @@ struct FitPart {
 impl FitPart {
     fn new(o: &LearnOptions) -> Result<Self, CommandError> {
         let mut spec = crate::learn::LearnSpec::new("learned", &o.sensors);
+        if let Some(m) = o.method {
+            spec.method = m;
+        }
         if let Some(l) = o.lags {
             spec.lags = l;
         }

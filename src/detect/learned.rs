@@ -9,7 +9,7 @@ use super::debounce::{Change, Debounce};
 use super::detector::{Detector, StoredFiring};
 use crate::event::{alert_id, format_ts, AlertEvent, AlertKind, AlertState, Quality, Reading};
 use crate::learn::frames::{Frame, Framer};
-use crate::learn::pca::PcaStats;
+use crate::learn::score::Statistic;
 use crate::learn::{AssetModel, LearnedModel};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;
@@ -32,7 +32,7 @@ struct AssetState {
     /// The newest frames, newest first: the lags a frame is joined to.
     recent: VecDeque<Frame>,
     /// The newest statistics, for smoothing.
-    stats: VecDeque<PcaStats>,
+    stats: VecDeque<[f64; 2]>,
     life: Debounce,
     /// How far each channel's level has moved since the fit, followed slowly
     /// while the asset is normal (see [`LearnedModel::track_ms`]).
@@ -125,23 +125,20 @@ impl LearnedDetector {
             .iter()
             .flat_map(|f| f.values.iter().zip(shift).map(|(v, d)| v - d))
             .collect();
-        a.stats.push_back(am.pca.stats(&x));
+        a.stats.push_back(am.raw_stats(&x));
         if a.stats.len() > m.smooth {
             a.stats.pop_front();
         }
         let n = a.stats.len() as f64;
-        let mean = PcaStats {
-            t2: a.stats.iter().map(|s| s.t2).sum::<f64>() / n,
-            q: a.stats.iter().map(|s| s.q).sum::<f64>() / n,
-        };
-        let ratio = am.pca.ratio(mean);
+        let mean = [0, 1].map(|i| a.stats.iter().map(|s| s[i]).sum::<f64>() / n);
+        let (ratio, statistic) = am.judge(mean);
         let anomalous = ratio > 1.0;
         if !anomalous && a.life.is_quiet() && m.track_ms > 0 {
             let alpha = (am.period_ms as f64 / m.track_ms as f64).min(1.0);
             if let Some(newest) = a.recent.front() {
                 let c = newest.values.len();
                 for (j, d) in a.shift.iter_mut().enumerate().take(c) {
-                    *d += alpha * (newest.values[j] - am.pca.mean[j] - *d);
+                    *d += alpha * (newest.values[j] - am.centre()[j] - *d);
                 }
             }
         }
@@ -150,7 +147,7 @@ impl LearnedDetector {
             Change::Fire => {
                 let id = alert_id(&m.name, &a.id, ts_ms);
                 a.life.fired(id.clone(), ts_ms);
-                let message = fired_message(m, am, &x, mean);
+                let message = fired_message(m, am, &x, ratio, statistic);
                 out.push(event(
                     m,
                     a,
@@ -213,11 +210,16 @@ impl Detector for LearnedDetector {
 }
 
 /// Which statistic is out and the channels that drive it, summed over lags.
-fn fired_message(m: &LearnedModel, am: &AssetModel, x: &[f64], s: PcaStats) -> String {
-    let p = &am.pca;
+fn fired_message(
+    m: &LearnedModel,
+    am: &AssetModel,
+    x: &[f64],
+    ratio: f64,
+    statistic: Statistic,
+) -> String {
     let c = am.channels.len();
     let mut share = vec![0.0; c];
-    for (i, v) in p.contributions(x).iter().enumerate() {
+    for (i, v) in am.contributions(x).iter().enumerate() {
         share[i % c] += v;
     }
     let mut order: Vec<usize> = (0..c).collect();
@@ -228,18 +230,16 @@ fn fired_message(m: &LearnedModel, am: &AssetModel, x: &[f64], s: PcaStats) -> S
         .filter(|&&i| share[i] >= 0.05)
         .map(|&i| format!("{} {:.0} %", am.channels[i], 100.0 * share[i]))
         .collect();
-    let q = if p.q_limit > 0.0 {
-        s.q / p.q_limit
-    } else {
-        0.0
-    };
-    let what = if q > s.t2 / p.t2_limit {
-        format!("its channels no longer move together as they did (Q {q:.1}x its limit)")
-    } else {
-        format!(
-            "outside its usual operating range (T-squared {:.1}x its limit)",
-            s.t2 / p.t2_limit
-        )
+    let what = match statistic {
+        Statistic::Relation => {
+            format!("its channels no longer move together as they did (Q {ratio:.1}x its limit)")
+        }
+        Statistic::Range => {
+            format!("outside its usual operating range (T-squared {ratio:.1}x its limit)")
+        }
+        Statistic::Unfamiliar => {
+            format!("in a state unlike any it learned as normal ({ratio:.1}x its limit)")
+        }
     };
     format!(
         "learned model `{}` on {}: {what}; most from {}; learned from {} to {}",

@@ -1,5 +1,5 @@
 use super::*;
-use crate::learn::{LearnSpec, Learner};
+use crate::learn::{LearnSpec, Learner, Method};
 
 /// Current and flow follow the load together; temperature is its own noise.
 fn pump_reading(rng: &mut fastrand::Rng, t: i64, flow_offset: f64) -> [Reading; 3] {
@@ -16,8 +16,14 @@ fn pump_reading(rng: &mut fastrand::Rng, t: i64, flow_offset: f64) -> [Reading; 
 }
 
 fn learned() -> LearnedModel {
+    learned_by(Method::Pca)
+}
+
+fn learned_by(method: Method) -> LearnedModel {
     let mut rng = fastrand::Rng::with_seed(11);
-    let mut l = Learner::new(LearnSpec::new("pump-model", "plant/p1/{channel}")).unwrap();
+    let mut spec = LearnSpec::new("pump-model", "plant/p1/{channel}");
+    spec.method = method;
+    let mut l = Learner::new(spec).unwrap();
     for t in 0..600 {
         for r in pump_reading(&mut rng, t, 0.0) {
             l.observe(&r.sensor, r.ts_ms, r.value);
@@ -111,4 +117,35 @@ fn a_gap_restarts_smoothing_instead_of_joining_distant_frames() {
     run(&mut d, &mut rng, 0, 2, -3.0);
     let out = run(&mut d, &mut rng, 3600, 1, -3.0);
     assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_similarity_model_stays_quiet_on_normal_data_and_fires_on_an_unfamiliar_state() {
+    let model = learned_by(Method::Mset);
+    assert!(model.assets[0].similarity.is_some());
+    // Through its file and back, as the daemon loads it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = model.save(dir.path()).unwrap();
+    let model = LearnedModel::load(&path).unwrap();
+    // A file that names the method but lost its memory is refused, not run.
+    let mut broken = model.clone();
+    broken.assets[0].similarity = None;
+    let bad = broken.save(dir.path()).unwrap();
+    let e = LearnedModel::load(&bad).unwrap_err().to_string();
+    assert!(e.contains("do not fit its 3 channels"), "{e}");
+    let mut d = LearnedDetector::new(vec![model]);
+    let mut rng = fastrand::Rng::with_seed(99);
+    let quiet = run(&mut d, &mut rng, 1000, 600, 0.0);
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let out = run(&mut d, &mut rng, 1600, 60, -3.0);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(
+        out[0].message.contains("unlike any it learned as normal")
+            && out[0].message.contains("flow"),
+        "{}",
+        out[0].message
+    );
+    let out = run(&mut d, &mut rng, 1660, 60, 0.0);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].state, AlertState::Resolved);
 }

@@ -7,6 +7,7 @@
 use super::frames::Framer;
 use super::model::{AssetModel, LearnedModel, Method};
 use super::pca::{FitError, Pca, PcaOptions};
+use super::similarity::{Similarity, SimilarityOptions};
 use crate::event::{format_ts, Severity};
 use crate::sensor_glob::SensorGlob;
 use rustc_hash::FxHashMap as HashMap;
@@ -228,6 +229,23 @@ fn fit_asset(
         asset: asset.clone(),
         source,
     })?;
+    let similarity = match spec.method {
+        Method::Pca => None,
+        Method::Mset => {
+            let o = SimilarityOptions {
+                quantile: spec.pca.quantile,
+                smooth: spec.pca.smooth,
+                ..SimilarityOptions::default()
+            };
+            let s = Similarity::fit(&features, &pca.mean, &pca.scale, o).map_err(|source| {
+                LearnError::Fit {
+                    asset: asset.clone(),
+                    source,
+                }
+            })?;
+            Some(s)
+        }
+    };
     let from_ms = frames.first().map_or(0, |f| f.ts_ms);
     let until_ms = frames.last().map_or(0, |f| f.ts_ms);
     Ok(AssetModel {
@@ -241,6 +259,7 @@ fn fit_asset(
         excluded_frames,
         period_ms,
         pca,
+        similarity,
     })
 }
 

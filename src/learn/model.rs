@@ -4,6 +4,7 @@
 //! by a person and by any tool that reads JSON.
 
 use super::pca::Pca;
+use super::similarity::Similarity;
 use crate::event::Severity;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -15,12 +16,16 @@ pub enum Method {
     /// PCA with T-squared and Q control limits; with lags, dynamic PCA.
     #[default]
     Pca,
+    /// Similarity to remembered normal states (MSET-style kernel regression):
+    /// follows curved relations between channels that PCA flattens.
+    Mset,
 }
 
 impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Pca => "pca",
+            Method::Mset => "mset",
         }
     }
 }
@@ -69,7 +74,12 @@ pub struct AssetModel {
     pub excluded_frames: usize,
     /// Median time between frames; a gap of three restarts the lag and smoothing.
     pub period_ms: i64,
+    /// Always fitted: its standardisation centres level tracking, and it scores
+    /// the frames unless a similarity model does.
     pub pca: Pca,
+    /// The similarity model of method `mset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<Similarity>,
 }
 
 impl AssetModel {
@@ -157,7 +167,20 @@ impl LearnedModel {
             let positive = p.scale.iter().chain(&p.variances).all(|v| *v > 0.0)
                 && p.t2_limit > 0.0
                 && p.q_limit >= 0.0;
-            if a.channels.is_empty() || !shaped || !positive || a.period_ms <= 0 {
+            let similar = match (&a.similarity, self.method) {
+                (Some(s), Method::Mset) => {
+                    s.mean.len() == width
+                        && s.scale.len() == width
+                        && !s.memory.is_empty()
+                        && s.memory.iter().all(|m| m.len() == width)
+                        && s.scale.iter().all(|v| *v > 0.0)
+                        && s.width > 0.0
+                        && s.limit > 0.0
+                }
+                (None, Method::Pca) => true,
+                _ => false,
+            };
+            if a.channels.is_empty() || !shaped || !positive || !similar || a.period_ms <= 0 {
                 return Err(format!(
                     "asset `{}`: the fitted numbers do not fit its {} channels",
                     a.asset,
