@@ -129,8 +129,8 @@ enum Command {
         /// End of it (default: now).
         #[arg(long)]
         until: Option<String>,
-        /// pca (T-squared and Q) or mset (similarity to remembered normal states;
-        /// follows curved relations between channels).
+        /// mset (default: similarity to remembered normal states; follows curved
+        /// relations between channels) or pca (T-squared and Q).
         #[arg(long, value_parser = ["pca", "mset"])]
         method: Option<String>,
         /// Earlier frames joined to each frame (dynamic PCA; catches changed dynamics).

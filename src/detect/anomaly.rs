@@ -6,6 +6,7 @@
 //! Pure and synchronous like the threshold rules: readings and scores in, windows
 //! and alert events out.
 
+use super::debounce::{Change, Debounce};
 use super::anomaly_config::AnomalyModelConfig;
 use crate::event::Severity;
 use crate::event::{alert_id, AlertEvent, AlertKind, AlertState};
@@ -62,9 +63,7 @@ struct Asset {
     last_frame_ms: i64,
     frames: VecDeque<f32>,
     since_step: usize,
-    over: u32,
-    under: u32,
-    firing: Option<(String, i64)>,
+    life: Debounce,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +148,7 @@ impl AnomalyModels {
     }
 
     pub fn firing_count(&self) -> usize {
-        self.assets.iter().filter(|a| a.firing.is_some()).count()
+        self.assets.iter().filter(|a| a.life.firing().is_some()).count()
     }
 
     /// The assets a sensor feeds, worked out once per sensor.
@@ -205,37 +204,20 @@ impl AnomalyModels {
             };
             let b = &self.bindings[a.binding];
             let score = f64::from(s.score);
-            if score > b.threshold {
-                a.over += 1;
-                a.under = 0;
-                if a.firing.is_none() && a.over >= b.debounce {
+            match a
+                .life
+                .observe(score > b.threshold, b.debounce, b.clear_after)
+            {
+                Change::None => {}
+                Change::Fire => {
                     let id = alert_id(&b.name, &a.id, s.end_ms);
-                    a.firing = Some((id.clone(), s.end_ms));
-                    out.push(event(
-                        b,
-                        a,
-                        id,
-                        AlertState::Firing,
-                        score,
-                        s.end_ms,
-                        s.end_ms,
-                    ));
+                    a.life.fired(id.clone(), s.end_ms);
+                    let e = event(b, a, id, AlertState::Firing, score, s.end_ms, s.end_ms);
+                    out.push(e);
                 }
-            } else {
-                a.under += 1;
-                a.over = 0;
-                if a.under >= b.clear_after {
-                    if let Some((id, fired)) = a.firing.take() {
-                        out.push(event(
-                            b,
-                            a,
-                            id,
-                            AlertState::Resolved,
-                            score,
-                            fired,
-                            s.end_ms,
-                        ));
-                    }
+                Change::Resolve { id, fired_ms } => {
+                    let e = event(b, a, id, AlertState::Resolved, score, fired_ms, s.end_ms);
+                    out.push(e);
                 }
             }
         }
@@ -259,7 +241,7 @@ impl AnomalyModels {
             b,
             asset.clone(),
         );
-        self.assets[index].firing = Some((id, fired_ms));
+        self.assets[index].life.fired(id, fired_ms);
         true
     }
 }
@@ -279,9 +261,7 @@ fn asset_index(
             last_frame_ms: i64::MIN,
             frames: VecDeque::with_capacity(binding.window * binding.channel_names.len()),
             since_step: 0,
-            over: 0,
-            under: 0,
-            firing: None,
+            life: Debounce::default(),
         });
         assets.len() - 1
     })

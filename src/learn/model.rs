@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// PCA with T-squared and Q control limits; with lags, dynamic PCA.
-    #[default]
     Pca,
     /// Similarity to remembered normal states (MSET-style kernel regression):
     /// follows curved relations between channels that PCA flattens.
+    #[default]
     Mset,
 }
 
