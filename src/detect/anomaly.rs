@@ -6,8 +6,8 @@
 //! Pure and synchronous like the threshold rules: readings and scores in, windows
 //! and alert events out.
 
-use super::debounce::{Change, Debounce};
 use super::anomaly_config::AnomalyModelConfig;
+use super::debounce::{Change, Debounce};
 use crate::event::Severity;
 use crate::event::{alert_id, AlertEvent, AlertKind, AlertState};
 use crate::event::{Quality, Reading};
@@ -148,7 +148,10 @@ impl AnomalyModels {
     }
 
     pub fn firing_count(&self) -> usize {
-        self.assets.iter().filter(|a| a.life.firing().is_some()).count()
+        self.assets
+            .iter()
+            .filter(|a| a.life.firing().is_some())
+            .count()
     }
 
     /// The assets a sensor feeds, worked out once per sensor.

@@ -39,6 +39,9 @@ impl Default for SimilarityOptions {
     }
 }
 
+/// The memory built without one block of the fit, and that block.
+type Fold<'a> = (Vec<Vec<f64>>, &'a [Vec<f64>]);
+
 /// Contiguous blocks the fit data is cut into to choose the width and the limit.
 const FOLDS: usize = 5;
 /// Widths tried, as multiples of the median distance between remembered states.
@@ -92,7 +95,7 @@ impl Similarity {
         }
         let memory_size = o.memory.clamp(2, n);
         let block = n.div_ceil(FOLDS);
-        let folds: Vec<(Vec<Vec<f64>>, &[Vec<f64>])> = (0..FOLDS)
+        let folds: Vec<Fold> = (0..FOLDS)
             .map(|k| {
                 let (lo, hi) = (k * block, ((k + 1) * block).min(n));
                 let rest: Vec<&Vec<f64>> = z[..lo].iter().chain(&z[hi..]).collect();
@@ -213,22 +216,21 @@ fn select(frames: &[&Vec<f64>], size: usize) -> Vec<Vec<f64>> {
     let c = frames.first().map_or(0, |f| f.len());
     let mut chosen = vec![false; n];
     let mut picked = Vec::with_capacity(size);
-    for j in 0..c {
-        for pick_max in [false, true] {
-            let best = (0..n).max_by(|&a, &b| {
-                let ord = frames[a][j].total_cmp(&frames[b][j]);
-                if pick_max {
-                    ord
-                } else {
-                    ord.reverse()
-                }
-            });
-            if let Some(i) = best.filter(|&i| !chosen[i]) {
-                if picked.len() < size {
-                    chosen[i] = true;
-                    picked.push(i);
-                }
+    let (mut lo, mut hi) = (vec![0usize; c], vec![0usize; c]);
+    for (i, f) in frames.iter().enumerate() {
+        for (j, v) in f.iter().enumerate() {
+            if *v < frames[lo[j]][j] {
+                lo[j] = i;
             }
+            if *v > frames[hi[j]][j] {
+                hi[j] = i;
+            }
+        }
+    }
+    for i in lo.into_iter().zip(hi).flat_map(|(a, b)| [a, b]) {
+        if !chosen[i] && picked.len() < size {
+            chosen[i] = true;
+            picked.push(i);
         }
     }
     let left = size.saturating_sub(picked.len());
