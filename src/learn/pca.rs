@@ -282,7 +282,7 @@ pub fn smoothed_limits(stats: &[PcaStats], smooth: usize, quantile: f64) -> (f64
 }
 
 /// The `quantile` of `v` (nearest rank); 0 when empty.
-fn quantile_of(v: &mut [f64], quantile: f64) -> f64 {
+pub(super) fn quantile_of(v: &mut [f64], quantile: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

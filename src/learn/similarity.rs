@@ -15,7 +15,7 @@
 //!
 //! Pure arithmetic on frames; no time, no I/O.
 
-use super::pca::FitError;
+use super::pca::{quantile_of, FitError};
 use serde::{Deserialize, Serialize};
 
 /// How a similarity model is fitted.
@@ -274,16 +274,6 @@ fn median_neighbour_distance(memory: &[Vec<f64>]) -> f64 {
 fn thin(held: &[Vec<f64>]) -> impl Iterator<Item = &Vec<f64>> {
     let step = held.len().div_ceil(MAX_SCORED_PER_FOLD).max(1);
     held.iter().step_by(step)
-}
-
-/// The `quantile` of `v` (nearest rank); 0 when empty.
-fn quantile_of(v: &mut [f64], quantile: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let rank = ((quantile * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! only the levels. Pressure is quantised to 0.1 bar as a cheap transmitter
 //! would report it. Pure: explicit time, the caller's seeded generator.
 
+use super::simulator::gaussian;
 use crate::event::{Labels, Quality, Reading, SimFault};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -228,13 +229,6 @@ fn round_to(v: f64, step: f64) -> f64 {
     let r = (v / step).round() * step;
     // Printed as the transmitter would: no 0.30000000000000004.
     (r * 1000.0).round() / 1000.0
-}
-
-/// Standard normal draw (Box-Muller).
-fn gaussian(rng: &mut fastrand::Rng) -> f64 {
-    let u1 = 1.0 - rng.f64();
-    let u2 = rng.f64();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]

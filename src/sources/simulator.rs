@@ -314,7 +314,7 @@ fn sample(s: &Sensor, ts_ms: i64, rng: &mut fastrand::Rng) -> Option<f64> {
 }
 
 /// Standard normal draw (Box-Muller).
-fn gaussian(rng: &mut fastrand::Rng) -> f64 {
+pub(super) fn gaussian(rng: &mut fastrand::Rng) -> f64 {
     let u1 = 1.0 - rng.f64();
     let u2 = rng.f64();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
