@@ -194,11 +194,7 @@ impl Pca {
     }
 
     fn standardise(&self, x: &[f64]) -> Vec<f64> {
-        x.iter()
-            .zip(&self.mean)
-            .zip(&self.scale)
-            .map(|((v, m), s)| (v - m) / s)
-            .collect()
+        standardise(x, &self.mean, &self.scale)
     }
 
     /// Scores on the kept axes of a standardised frame.
@@ -256,28 +252,45 @@ impl Pca {
                 })
                 .collect()
         };
-        let total: f64 = parts.iter().sum();
-        if total > 0.0 {
-            parts.iter().map(|p| p / total).collect()
-        } else {
-            vec![0.0; z.len()]
-        }
+        shares(parts)
     }
+}
+
+/// A frame in standard deviations from the fit's mean.
+pub(super) fn standardise(x: &[f64], mean: &[f64], scale: &[f64]) -> Vec<f64> {
+    x.iter()
+        .zip(mean)
+        .zip(scale)
+        .map(|((v, m), s)| (v - m) / s)
+        .collect()
+}
+
+/// Non-negative parts as shares summing to 1 (all 0 when nothing contributes).
+pub(super) fn shares(parts: Vec<f64>) -> Vec<f64> {
+    let total: f64 = parts.iter().sum();
+    if total > 0.0 {
+        parts.iter().map(|p| p / total).collect()
+    } else {
+        vec![0.0; parts.len()]
+    }
+}
+
+/// Each value averaged with the `smooth - 1` before it, as scoring averages them
+/// (one average of all when there are fewer).
+pub(super) fn smoothed(v: &[f64], smooth: usize) -> Vec<f64> {
+    v.windows(smooth.max(1).min(v.len()).max(1))
+        .map(|w| w.iter().sum::<f64>() / w.len() as f64)
+        .collect()
 }
 
 /// Control limits at `quantile` of the fit data's statistics, each averaged over
 /// `smooth` consecutive frames as scoring averages them.
 pub fn smoothed_limits(stats: &[PcaStats], smooth: usize, quantile: f64) -> (f64, f64) {
-    let m = smooth.max(1);
-    let mut t2 = Vec::with_capacity(stats.len());
-    let mut q = Vec::with_capacity(stats.len());
-    for w in stats.windows(m.min(stats.len()).max(1)) {
-        t2.push(w.iter().map(|s| s.t2).sum::<f64>() / w.len() as f64);
-        q.push(w.iter().map(|s| s.q).sum::<f64>() / w.len() as f64);
-    }
+    let t2: Vec<f64> = stats.iter().map(|s| s.t2).collect();
+    let q: Vec<f64> = stats.iter().map(|s| s.q).collect();
     (
-        quantile_of(&mut t2, quantile),
-        quantile_of(&mut q, quantile),
+        quantile_of(&mut smoothed(&t2, smooth), quantile),
+        quantile_of(&mut smoothed(&q, smooth), quantile),
     )
 }
 

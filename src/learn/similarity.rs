@@ -15,7 +15,7 @@
 //!
 //! Pure arithmetic on frames; no time, no I/O.
 
-use super::pca::{quantile_of, FitError};
+use super::pca::{quantile_of, shares, smoothed, standardise, FitError};
 use serde::{Deserialize, Serialize};
 
 /// How a similarity model is fitted.
@@ -74,16 +74,7 @@ impl Similarity {
         o: SimilarityOptions,
     ) -> Result<Similarity, FitError> {
         let c = mean.len();
-        let z: Vec<Vec<f64>> = frames
-            .iter()
-            .map(|f| {
-                f.iter()
-                    .zip(mean)
-                    .zip(scale)
-                    .map(|((v, m), s)| (v - m) / s)
-                    .collect()
-            })
-            .collect();
+        let z: Vec<Vec<f64>> = frames.iter().map(|f| standardise(f, mean, scale)).collect();
         let n = z.len();
         let need = (2 * FOLDS * c).max(50);
         if n < need {
@@ -102,8 +93,8 @@ impl Similarity {
                 (select(&rest, memory_size), &z[lo..hi])
             })
             .collect();
-        let scale_d =
-            median_neighbour_distance(&select(&z.iter().collect::<Vec<_>>(), memory_size));
+        let memory = select(&z.iter().collect::<Vec<_>>(), memory_size);
+        let scale_d = median_neighbour_distance(&memory);
         let mut best = (f64::INFINITY, 1.0);
         for w in WIDTHS {
             let width = (w * scale_d).max(1e-3);
@@ -121,16 +112,13 @@ impl Similarity {
             }
         }
         let width = best.1;
+        // Smoothed within each held-out block, never across the seam of two.
         let mut scores = Vec::new();
-        let m = o.smooth.max(1);
-        for (memory, held) in &folds {
-            let s: Vec<f64> = held.iter().map(|x| spe(memory, width, x)).collect();
-            for win in s.windows(m.min(s.len()).max(1)) {
-                scores.push(win.iter().sum::<f64>() / win.len() as f64);
-            }
+        for (fold_memory, held) in &folds {
+            let s: Vec<f64> = held.iter().map(|x| spe(fold_memory, width, x)).collect();
+            scores.extend(smoothed(&s, o.smooth));
         }
         let limit = quantile_of(&mut scores, o.quantile).max(LIMIT_FLOOR);
-        let memory = select(&z.iter().collect::<Vec<_>>(), memory_size);
         Ok(Similarity {
             mean: mean.to_vec(),
             scale: scale.to_vec(),
@@ -140,16 +128,8 @@ impl Similarity {
         })
     }
 
-    pub fn channels(&self) -> usize {
-        self.mean.len()
-    }
-
     fn standardise(&self, x: &[f64]) -> Vec<f64> {
-        x.iter()
-            .zip(&self.mean)
-            .zip(&self.scale)
-            .map(|((v, m), s)| (v - m) / s)
-            .collect()
+        standardise(x, &self.mean, &self.scale)
     }
 
     /// The frame's distance from the state the memory estimates for it.
@@ -161,13 +141,7 @@ impl Similarity {
     pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
         let z = self.standardise(x);
         let e = estimate(&self.memory, self.width, &z);
-        let parts: Vec<f64> = z.iter().zip(&e).map(|(a, b)| (a - b).powi(2)).collect();
-        let total: f64 = parts.iter().sum();
-        if total > 0.0 {
-            parts.iter().map(|p| p / total).collect()
-        } else {
-            vec![0.0; z.len()]
-        }
+        shares(z.iter().zip(&e).map(|(a, b)| (a - b).powi(2)).collect())
     }
 }
 
