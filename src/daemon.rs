@@ -1,16 +1,17 @@
-//! Wires the parts into a running daemon and owns the shutdown order:
-//! sources stop (acknowledging what committed) → pipeline drains → writer commits
-//! and exits → API stops.
+//! Wires the parts into a running daemon: builds them from the config, spawns
+//! each into its stage of the shutdown tree ([`crate::shutdown`]), and on the
+//! signal stops the tree within one deadline.
 
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::event::AlertEvent;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, PipelineError};
-use crate::service;
+use crate::shutdown::{Stage, Tree};
 use crate::sinks::{Sink, SinkError};
 use crate::sources::{IngestBatch, Source, SourceError};
 use crate::store::{self, Reader, StoreError, WriteBatch, WriteOp, Writer};
+use crate::systemd;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,11 +20,12 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-/// How long sources get to finish after a shutdown signal.
-const GRACE: Duration = Duration::from_secs(10);
 /// How long a whole stop may take before the process gives up and exits
 /// non-zero, inside systemd's TimeoutStopSec (30 s) so it is not SIGKILLed.
 const STOP_DEADLINE: Duration = Duration::from_secs(15);
+/// What [`supervise`] allows beyond the tree's own deadline, for a stop that
+/// arrives while the daemon is still starting.
+const STOP_BACKSTOP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -43,9 +45,13 @@ pub enum DaemonError {
     #[error("the daemon task failed: {0}")]
     Crashed(String),
     #[error(
-        "could not stop within {0:?} (the store cannot commit: is the disk full?); exiting without acknowledging anything uncommitted, the brokers redeliver it"
+        "{0} (is the disk full, so the store cannot commit?); exiting without acknowledging anything uncommitted, the brokers redeliver it"
     )]
-    StopTimedOut(Duration),
+    StopTimedOut(crate::shutdown::Overran),
+    #[error(
+        "could not start and stop within {0:?}; exiting without acknowledging anything uncommitted"
+    )]
+    StartStopTimedOut(Duration),
     #[error("cannot read api.token-file {path}: {source}")]
     Token {
         path: PathBuf,
@@ -113,11 +119,12 @@ pub async fn run(
     )?;
     let (ingest_tx, ingest_rx) = mpsc::channel::<IngestBatch>(1024);
     let learned_tx = pipeline.learned_sender();
-    let pipeline_task = tokio::spawn(pipeline.run(ingest_rx, writer.tx.clone()));
+    let tree = Tree::default();
+    tree.tasks(Stage::Pipeline)
+        .spawn(pipeline.run(ingest_rx, writer.tx.clone()));
 
     let ready = Arc::new(AtomicBool::new(false));
-    let api_stop = CancellationToken::new();
-    let (api_addr, api_task) = if config.api.enabled {
+    let api_addr = if config.api.enabled {
         let token = match &config.api.token_file {
             Some(path) => Some(Arc::from(
                 std::fs::read_to_string(path)
@@ -143,6 +150,7 @@ pub async fn run(
             })?;
         // Lets `edgewatch status` and tests find an API bound to port 0.
         let _ = std::fs::write(state_dir.join("api.addr"), addr.to_string());
+        let api_tasks = tree.tasks(Stage::Api);
         let app = api::router(ApiState {
             reader: reader.clone(),
             metrics: metrics.clone(),
@@ -155,42 +163,55 @@ pub async fn run(
                 state_dir: state_dir.clone(),
                 install: learned_tx.clone(),
             }),
+            tasks: api_tasks.clone(),
         });
-        let stop = api_stop.clone();
         let limits = api::serve::Limits {
             max_connections: config.api.max_connections,
             header_timeout: config.api.header_timeout,
         };
-        let task = tokio::spawn(async move {
-            api::serve::serve(listener, app, limits, stop).await;
-        });
+        api_tasks.spawn(api::serve::serve(listener, app, limits, api_tasks.clone()));
         tracing::info!(%addr, "api listening");
-        (Some(addr), Some(task))
+        Some(addr)
     } else {
-        (None, None)
+        None
     };
 
-    let mut source_tasks = Vec::new();
+    let intake = tree.tasks(Stage::Sources);
     for s in sources {
         tracing::info!(source = s.name(), "source starting");
-        source_tasks.push(tokio::spawn(
-            s.run(ingest_tx.clone(), shutdown.child_token()),
-        ));
+        intake.spawn(s.run(ingest_tx.clone(), intake.token()));
     }
     drop(ingest_tx);
-    let sinks_stop = CancellationToken::new();
-    let mut sink_tasks = Vec::new();
+    let outlets = tree.tasks(Stage::Sinks);
     for s in sinks.sinks {
-        sink_tasks.push(tokio::spawn(s.run(writer.tx.clone(), sinks_stop.clone())));
+        outlets.spawn(s.run(writer.tx.clone(), outlets.token()));
     }
-    let watchdog = tokio::spawn(service::watchdog(
+    // The watchdog holds a writer sender, so it ends with intake.
+    intake.spawn(systemd::watchdog(
         metrics.clone(),
         writer.tx.clone(),
-        shutdown.clone(),
+        intake.token(),
     ));
-    let status = tokio::spawn(service::report_status(metrics.clone(), shutdown.clone()));
+    intake.spawn(systemd::report_status(metrics.clone(), intake.token()));
+    if let Ok(k) = knowledge.clone() {
+        let tasks = tree.tasks(Stage::Knowledge);
+        let stop = tasks.clone();
+        tasks.spawn(async move {
+            stop.stopping().await;
+            let _ = stop.spawn_blocking(move || k.stop()).await;
+        });
+    }
+    let writer_tasks = tree.tasks(Stage::Writer);
+    let (writer_done, writer_result) = oneshot::channel();
+    let stop = writer_tasks.clone();
+    writer_tasks.spawn(async move {
+        stop.stopping().await;
+        let joined = stop.spawn_blocking(move || writer.join()).await;
+        let _ = writer_done.send(joined.unwrap_or(Err(StoreError::WriterGone)));
+    });
+
     ready.store(true, Ordering::Relaxed);
-    service::ready(&metrics);
+    systemd::ready(&metrics);
     if let Some(tx) = hooks.started {
         let _ = tx.send(Started {
             api: api_addr,
@@ -201,39 +222,14 @@ pub async fn run(
 
     shutdown.cancelled().await;
     tracing::info!("shutting down: stopping sources");
-    service::stopping();
+    systemd::stopping();
     ready.store(false, Ordering::Relaxed);
-    // Both end on the shutdown signal; the watchdog holds a writer sender.
-    let _ = watchdog.await;
-    let _ = status.await;
-    let sources_done = async {
-        for t in source_tasks {
-            let _ = t.await;
-        }
-    };
-    if tokio::time::timeout(GRACE, sources_done).await.is_err() {
-        tracing::warn!(
-            "sources did not stop within {GRACE:?}; unacknowledged messages will be redelivered"
-        );
+    if let Err(overran) = tree.stop(STOP_DEADLINE).await {
+        let e = DaemonError::StopTimedOut(overran);
+        tracing::error!("{e}");
+        return Err(e);
     }
-    let _ = pipeline_task.await;
-    // Sinks stop after the last alerts are queued; what they had in flight is sent
-    // again on the next start.
-    sinks_stop.cancel();
-    for t in sink_tasks {
-        let _ = t.await;
-    }
-    if let Ok(k) = knowledge.clone() {
-        let _ = tokio::task::spawn_blocking(move || k.stop()).await;
-    }
-    let writer_result = tokio::task::spawn_blocking(move || writer.join())
-        .await
-        .unwrap_or(Err(StoreError::WriterGone));
-    api_stop.cancel();
-    if let Some(t) = api_task {
-        let _ = t.await;
-    }
-    writer_result?;
+    writer_result.await.unwrap_or(Err(StoreError::WriterGone))?;
     tracing::info!("stopped cleanly");
     Ok(())
 }
@@ -336,17 +332,20 @@ pub async fn supervise(path: PathBuf, mut config: Config) -> Result<(), DaemonEr
             }
         };
         if reload.is_some() {
-            service::reloading();
+            systemd::reloading();
             tracing::info!(config = %path.display(), "reloading");
         }
         shutdown.cancel();
-        // A writer retrying a commit on a full disk never finishes; nothing it
-        // holds was acknowledged, so exiting loses nothing the brokers will not resend.
-        match tokio::time::timeout(STOP_DEADLINE, &mut instance).await {
+        // The tree's own deadline ends a stop; this one also bounds a stop that
+        // arrives during start-up. A writer retrying a commit on a full disk never
+        // finishes; nothing it holds was acknowledged, so exiting loses nothing
+        // the brokers will not resend.
+        let backstop = STOP_DEADLINE + STOP_BACKSTOP;
+        match tokio::time::timeout(backstop, &mut instance).await {
             Ok(r) => joined(r)?,
             Err(_) => {
                 instance.abort();
-                let e = DaemonError::StopTimedOut(STOP_DEADLINE);
+                let e = DaemonError::StartStopTimedOut(backstop);
                 tracing::error!("{e}");
                 return Err(e);
             }

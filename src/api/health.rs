@@ -23,7 +23,7 @@ pub async fn healthz(State(s): State<ApiState>) -> Response {
     if !s.ready.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response();
     }
-    match crate::service::probe(
+    match crate::systemd::probe(
         &s.metrics,
         &writer,
         PIPELINE_STALE_AFTER,

@@ -316,7 +316,7 @@ pub(super) async fn ask(
         if k.asker.is_full() {
             return Ok(busy(k.asker.max_waiting()));
         }
-        return Ok(ask_stream(k, q.question).into_response());
+        return Ok(ask_stream(k, q.question, &s.tasks).into_response());
     }
     match k.asker.ask(&k, &q.question).await {
         Ok(a) => Ok(Json(a).into_response()),
@@ -326,12 +326,16 @@ pub(super) async fn ask(
 }
 
 /// The streamed form of [`ask`]: events as the question makes progress.
-fn ask_stream(k: Arc<Knowledge>, question: String) -> axum::response::Response {
+fn ask_stream(
+    k: Arc<Knowledge>,
+    question: String,
+    tasks: &crate::shutdown::Tasks,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(256);
     let (ptx, mut prx) = tokio::sync::mpsc::channel::<Progress>(256);
     let forward = tx.clone();
-    let progress = tokio::spawn(async move {
+    let progress = tasks.spawn(async move {
         while let Some(p) = prx.recv().await {
             let event = match p {
                 Progress::Facts { range, facts } => Event::default()
@@ -346,7 +350,7 @@ fn ask_stream(k: Arc<Knowledge>, question: String) -> axum::response::Response {
             }
         }
     });
-    tokio::spawn(async move {
+    tasks.spawn_until_stop(async move {
         let last = match k.asker.ask_with(&k, &question, &[], Some(ptx)).await {
             Ok(a) => Event::default()
                 .event("answer")

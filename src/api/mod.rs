@@ -41,6 +41,8 @@ pub struct ApiState {
     pub knowledge: Result<Arc<crate::knowledge::Knowledge>, Arc<str>>,
     /// Learned models; `None` where no pipeline runs to install them.
     pub learned: Option<learn::LearnedModels>,
+    /// The API's stage of the shutdown tree, for tasks a request starts.
+    pub tasks: crate::shutdown::Tasks,
 }
 
 pub fn router(state: ApiState) -> Router {

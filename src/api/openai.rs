@@ -224,7 +224,7 @@ pub(super) async fn chat(
         )))
         .await;
     let (k2, model, id2) = (k.clone(), r.model.clone(), id.clone());
-    tokio::spawn(async move {
+    s.tasks.spawn_until_stop(async move {
         let token_tx = tx.clone();
         let (m, i) = (model.clone(), id2.clone());
         let on_token = Box::new(move |t: &str| {

@@ -3,7 +3,12 @@
 //! can never take the descriptors sources and the store need) and a timeout on
 //! each request head, idle keep-alive included (hyper's header-read timer runs
 //! whenever the connection waits for a request).
+//!
+//! Connections are tasks of the serve task itself (a `JoinSet`), so when it
+//! ends after the graceful second, what is still open is cut off with it
+//! instead of holding the API's stop stage to the deadline.
 
+use crate::shutdown::Tasks;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -13,7 +18,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
+use tokio::task::JoinSet;
 
 pub struct Limits {
     pub max_connections: usize,
@@ -30,14 +35,17 @@ fn busy() -> Vec<u8> {
     .into_bytes()
 }
 
-/// Serves `app` until `stop`, then lets open requests finish for a second.
-pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: CancellationToken) {
+/// Serves `app` until the API stage is told to stop, then lets open requests
+/// finish for a second.
+pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stage: Tasks) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
     let mut refused = 0u64;
     loop {
+        while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
-            _ = stop.cancelled() => break,
+            _ = stage.stopping() => break,
             r = listener.accept() => r,
         };
         let tcp = match accepted {
@@ -58,7 +66,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
                     "api connection refused: api.max-connections are open"
                 );
             }
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let mut tcp = tcp;
                 let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(&busy())).await;
             });
@@ -69,7 +77,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
             .header_read_timeout(limits.header_timeout);
         let conn = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let _ = conn.await;
             drop(slot);
         });

@@ -6,16 +6,16 @@ pub mod answer;
 pub mod ask;
 pub mod check;
 pub mod chunk;
+pub mod embedder_thread;
 pub mod facts;
 pub mod index;
 pub mod passage;
 pub mod pdf;
 pub mod question;
 pub mod resolve;
-pub mod service;
 pub mod summary;
 pub mod timerange;
 pub mod vocab;
 
+pub use embedder_thread::{Knowledge, KnowledgeError};
 pub use index::{Hit, Kind, VectorIndex};
-pub use service::{Knowledge, KnowledgeError};

@@ -2,7 +2,7 @@
 //! its aggregates once the store has closed the window, and handed to the
 //! embedding thread: search then finds how a sensor behaved, not only its alerts.
 
-use super::service::Job;
+use super::embedder_thread::Job;
 use crate::config::KnowledgeConfig;
 use crate::event::now_ms;
 use crate::store::knowledge::Summary;

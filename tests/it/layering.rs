@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "template",
         "untrusted",
         "allowed_hosts",
+        "shutdown",
     ],
     &[
         "tls",
@@ -34,7 +35,7 @@ const LAYERS: &[&[&str]] = &[
     &["sources"],
     // The config file: the table of every part's settings.
     &["config"],
-    &["pipeline", "knowledge", "service", "learn_from_journal"],
+    &["pipeline", "knowledge", "systemd", "learn_from_journal"],
     &["api"],
     &["daemon"],
     &["commands"],
