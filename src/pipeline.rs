@@ -158,19 +158,23 @@ impl Pipeline {
         if b.readings.len() < before {
             self.metrics
                 .sensors_refused
-                .add((before - b.readings.len()) as u64);
+                .inc_by((before - b.readings.len()) as u64);
         }
         self.metrics.sensors_known.set(self.sensors.known() as i64);
         for r in &b.readings {
             self.detectors.on_reading(r, &mut out.alerts);
             match self.aggregator.add(r) {
-                Added::Late => self.metrics.late_readings.inc(),
-                Added::TooManyWindows => self.metrics.unwindowed_readings.inc(),
+                Added::Late => {
+                    self.metrics.late_readings.inc();
+                }
+                Added::TooManyWindows => {
+                    self.metrics.unwindowed_readings.inc();
+                }
                 Added::Yes | Added::Skipped => {}
             }
         }
         self.detectors.end_batch(&mut out.alerts);
-        self.metrics.readings_in.add(b.readings.len() as u64);
+        self.metrics.readings_in.inc_by(b.readings.len() as u64);
         if out.readings.is_empty() {
             out.readings = b.readings;
         } else {
@@ -212,7 +216,7 @@ impl Pipeline {
             match e.state {
                 AlertState::Firing => self.metrics.alerts_fired.inc(),
                 AlertState::Resolved => self.metrics.alerts_resolved.inc(),
-            }
+            };
             let _ = self.alerts.send(e.clone());
         }
         if !events.is_empty() {

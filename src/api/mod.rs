@@ -125,7 +125,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 async fn metrics(State(s): State<ApiState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         s.metrics.render(),
     )
         .into_response()

@@ -38,7 +38,7 @@ impl Inference {
                             Err(_) => break,
                         }
                     }
-                    m.inference_queue.add(-(jobs.len() as i64));
+                    m.inference_queue.inc_by(-(jobs.len() as i64));
                     let scored = score_logged(&mut models, &jobs, &m);
                     if !scored.is_empty() && scores.blocking_send(scored).is_err() {
                         break;
@@ -52,7 +52,7 @@ impl Inference {
     pub fn submit(&self, job: WindowJob) -> bool {
         match self.tx.try_send(job) {
             Ok(()) => {
-                self.metrics.inference_queue.add(1);
+                self.metrics.inference_queue.inc_by(1);
                 true
             }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
@@ -69,7 +69,7 @@ fn score_logged(models: &mut [OnnxModel], jobs: &[WindowJob], m: &Metrics) -> Ve
     m.inference_latency_us
         .record(start.elapsed().as_micros() as u64);
     m.inference_batches.inc();
-    m.anomaly_windows_scored.add(scored.len() as u64);
+    m.anomaly_windows_scored.inc_by(scored.len() as u64);
     for e in errors {
         m.inference_errors.inc();
         tracing::error!("{e}");

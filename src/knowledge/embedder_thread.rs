@@ -248,12 +248,14 @@ async fn forward_alerts(
                 let text = alert_text(&e.rule, &e.sensor, e.severity.as_str(), &e.message);
                 match jobs.try_send(Job::Alerts(vec![(e.id, text)])) {
                     Ok(()) => {}
-                    Err(TrySendError::Full(_)) => metrics.alert_embeddings_deferred.inc(),
+                    Err(TrySendError::Full(_)) => {
+                        metrics.alert_embeddings_deferred.inc();
+                    }
                     Err(TrySendError::Disconnected(_)) => break,
                 }
             }
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                metrics.alert_embeddings_deferred.add(n);
+                metrics.alert_embeddings_deferred.inc_by(n);
             }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Closed) => break,
@@ -312,7 +314,7 @@ fn run(
                                 ix.insert(Kind::Alert, id.clone(), v);
                             }
                         }
-                        metrics.alerts_embedded.add(vectors.len() as u64);
+                        metrics.alerts_embedded.inc_by(vectors.len() as u64);
                         let rows = pending
                             .into_iter()
                             .zip(vectors)
@@ -340,7 +342,7 @@ fn run(
                                 ix.insert(Kind::Summary, s.reference(), v);
                             }
                         }
-                        metrics.summaries_embedded.add(vectors.len() as u64);
+                        metrics.summaries_embedded.inc_by(vectors.len() as u64);
                         store(KnowledgeOp::Summaries {
                             rows: rows.into_iter().zip(vectors).collect(),
                             reply: Some(reply),

@@ -105,7 +105,7 @@ pub async fn run<D: Deliver>(
             outbox.delivered(last).await;
             cursor = last;
             rows.drain(..done);
-            outbox.metrics.sent.add(done as u64);
+            outbox.metrics.sent.inc_by(done as u64);
             outbox
                 .metrics
                 .send_latency_us

@@ -293,7 +293,7 @@ impl SinkKind for MqttSink {
                             if let Some(l) = a.latency {
                                 outbox.metrics.send_latency_us.record(l.as_micros() as u64);
                             }
-                            outbox.metrics.sent.add(a.delivered);
+                            outbox.metrics.sent.inc_by(a.delivered);
                             if a.upto.is_some() {
                                 acked_upto = a.upto;
                                 self.reconnect.progressed();

@@ -337,7 +337,7 @@ impl MqttSource {
         if let Some(d) = decoder {
             d.decode(&p.topic, &p.payload, now, &mut readings, &mut reasons);
         }
-        self.metrics.readings.add(readings.len() as u64);
+        self.metrics.readings.inc_by(readings.len() as u64);
         let rejected = reasons.first().map(|r: &Rejection| {
             for r in &reasons {
                 self.metrics.reject(*r);

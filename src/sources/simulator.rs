@@ -413,7 +413,7 @@ impl SourceKind for SimulatorSource {
             );
             last = now;
             self.metrics.messages.inc();
-            self.metrics.readings.add(batch.readings.len() as u64);
+            self.metrics.readings.inc_by(batch.readings.len() as u64);
             if out.send(batch).await.is_err() {
                 break;
             }

@@ -16,7 +16,7 @@ fn spec(name: &str, route: Route, max_bytes: u64, policy: AlertsWhenFull) -> Arc
         max_bytes,
         max_age_ms: 86_400_000,
         alerts_when_full: policy,
-        metrics: Arc::new(crate::metrics::SinkMetrics::default()),
+        metrics: crate::metrics::Metrics::default().sink("test", "test"),
         enqueued: watch::channel(0).0,
     })
 }

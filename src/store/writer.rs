@@ -252,10 +252,10 @@ impl WriterState {
                     for a in &b.acks {
                         a.done();
                     }
-                    self.metrics.journal_rows.add(b.readings.len() as u64);
+                    self.metrics.journal_rows.inc_by(b.readings.len() as u64);
                     self.metrics
                         .aggregates_written
-                        .add(b.aggregates.len() as u64);
+                        .inc_by(b.aggregates.len() as u64);
                     if let (Some(t), false) = (b.received, b.alerts.is_empty()) {
                         self.metrics
                             .alert_latency_us
@@ -345,7 +345,7 @@ impl WriterState {
         if pruned > 0 {
             tracing::debug!(pruned, "journal retention");
         }
-        self.metrics.pruned_rows.add(pruned);
+        self.metrics.pruned_rows.inc_by(pruned);
         Ok(())
     }
 }

@@ -400,7 +400,7 @@ async fn send(out: &IngestTx, m: &SourceMetrics, readings: Vec<Reading>) -> bool
     if readings.is_empty() {
         return true;
     }
-    m.readings.add(readings.len() as u64);
+    m.readings.inc_by(readings.len() as u64);
     out.send(IngestBatch::readings(readings)).await.is_ok()
 }
 
