@@ -194,21 +194,12 @@ pub async fn run(
     ));
     intake.spawn(systemd::report_status(metrics.clone(), intake.token()));
     if let Ok(k) = knowledge.clone() {
-        let tasks = tree.tasks(Stage::Knowledge);
-        let stop = tasks.clone();
-        tasks.spawn(async move {
-            stop.stopping().await;
-            let _ = stop.spawn_blocking(move || k.stop()).await;
-        });
+        tree.tasks(Stage::Knowledge)
+            .on_stop_blocking(move || k.stop());
     }
-    let writer_tasks = tree.tasks(Stage::Writer);
-    let (writer_done, writer_result) = oneshot::channel();
-    let stop = writer_tasks.clone();
-    writer_tasks.spawn(async move {
-        stop.stopping().await;
-        let joined = stop.spawn_blocking(move || writer.join()).await;
-        let _ = writer_done.send(joined.unwrap_or(Err(StoreError::WriterGone)));
-    });
+    let writer_joined = tree
+        .tasks(Stage::Writer)
+        .on_stop_blocking(move || writer.join());
 
     ready.store(true, Ordering::Relaxed);
     systemd::ready(&metrics);
@@ -229,7 +220,11 @@ pub async fn run(
         tracing::error!("{e}");
         return Err(e);
     }
-    writer_result.await.unwrap_or(Err(StoreError::WriterGone))?;
+    writer_joined
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(Err(StoreError::WriterGone))?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

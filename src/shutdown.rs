@@ -101,12 +101,18 @@ impl Tasks {
         });
     }
 
-    pub fn spawn_blocking<F, T>(&self, work: F) -> JoinHandle<T>
+    /// Runs blocking `work` (a thread's stop or join) once this stage is told
+    /// to stop; the handle gives its result, `None` if it panicked.
+    pub fn on_stop_blocking<F, T>(&self, work: F) -> JoinHandle<Option<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.tracker.spawn_blocking(work)
+        let stage = self.clone();
+        self.tracker.spawn(async move {
+            stage.stopping().await;
+            stage.tracker.spawn_blocking(work).await.ok()
+        })
     }
 }
 

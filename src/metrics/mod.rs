@@ -124,7 +124,7 @@ impl DeviceMetrics {
 }
 
 /// The families per-component handles come from.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SourceSeries {
     messages: Family<Labels, Counter>,
     readings: Family<Labels, Counter>,
@@ -133,7 +133,7 @@ struct SourceSeries {
     reconnects: Family<Labels, Counter>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SinkSeries {
     queue_items: Family<Labels, Gauge>,
     queue_bytes: Family<Labels, Gauge>,
@@ -149,7 +149,7 @@ struct SinkSeries {
     send_latency: Family<Labels, Histo>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct DeviceSeries {
     requests: Family<Labels, Counter>,
     timeouts: Family<Labels, Counter>,
@@ -225,7 +225,7 @@ impl Default for Metrics {
         let c = |r: &mut Registry, name: &str, help: &str| put(r, name, help, Counter::default());
         let g = |r: &mut Registry, name: &str, help: &str| put(r, name, help, Gauge::default());
         let h = |r: &mut Registry, name: &str, help: &str| put(r, name, help, Histo::default());
-        let m = Metrics {
+        Metrics {
             started,
             readings_in: c(&mut r, "readings", "Readings accepted into the pipeline."),
             late_readings: c(&mut r, "late_readings", "Readings too late for their aggregate window (journaled only)."),
@@ -258,140 +258,88 @@ impl Default for Metrics {
             inference_latency_us: h(&mut r, "inference_latency_seconds", "Time of one ONNX model run (a batch of windows)."),
             pipeline_heartbeat_ms: Gauge::default(),
             last_commit_ms: Gauge::default(),
-            source_series: SourceSeries::default(),
-            sink_series: SinkSeries::default(),
-            device_series: DeviceSeries::default(),
+            source_series: SourceSeries::registered(&mut r),
+            sink_series: SinkSeries::registered(&mut r),
+            device_series: DeviceSeries::registered(&mut r),
             sources: Mutex::default(),
             sinks: Mutex::default(),
             devices: Mutex::default(),
-            registry: Registry::default(),
-        };
-        r.register("uptime_seconds", "Seconds since start.", Uptime(started));
-        register_families(&mut r, &m);
-        Metrics { registry: r, ..m }
+            registry: {
+                r.register("uptime_seconds", "Seconds since start.", Uptime(started));
+                r
+            },
+        }
     }
 }
 
-fn register_families(r: &mut Registry, m: &Metrics) {
-    let s = &m.source_series;
-    r.register(
-        "source_messages",
-        "Messages received per source.",
-        s.messages.clone(),
-    );
-    r.register(
-        "source_readings",
-        "Readings decoded per source.",
-        s.readings.clone(),
-    );
-    r.register(
-        "source_rejected",
-        "Payloads (or array elements) refused, per reason.",
-        s.rejected.clone(),
-    );
-    r.register(
-        "source_connected",
-        "1 while the source is connected.",
-        s.connected.clone(),
-    );
-    r.register(
-        "source_reconnects",
-        "Connection failures followed by a retry.",
-        s.reconnects.clone(),
-    );
-    let k = &m.sink_series;
-    r.register(
-        "sink_queue_items",
-        "Items waiting in the sink's outbox.",
-        k.queue_items.clone(),
-    );
-    r.register(
-        "sink_queue_bytes",
-        "Bytes waiting in the sink's outbox.",
-        k.queue_bytes.clone(),
-    );
-    r.register(
-        "sink_queue_age_seconds",
-        "Age of the oldest item in the outbox (0 when empty).",
-        k.queue_age.clone(),
-    );
-    r.register(
-        "sink_delivered",
-        "Items acknowledged upstream and removed from the outbox (kept across restarts).",
-        k.delivered.clone(),
-    );
-    r.register(
-        "sink_dead_letters",
-        "Items moved aside because they can never be delivered (see `edgewatch dead-letters`).",
-        k.dead_letters.clone(),
-    );
-    r.register(
-        "sink_sent",
-        "Items sent, including resends.",
-        k.sent.clone(),
-    );
-    r.register(
-        "sink_retries",
-        "Failed sends that were retried.",
-        k.retries.clone(),
-    );
-    r.register(
-        "sink_connected",
-        "1 while an MQTT sink is connected.",
-        k.connected.clone(),
-    );
-    r.register(
-        "sink_breaker_state",
-        "Circuit breaker: 0 closed, 1 open, 2 half-open.",
-        k.breaker.clone(),
-    );
-    r.register(
-        "sink_last_error",
-        "1 while the last send failed.",
-        k.failing.clone(),
-    );
-    r.register(
-        "sink_dropped",
-        "Items dropped by the outbox budget (size or age), per kind (kept across restarts).",
-        k.dropped.clone(),
-    );
-    r.register(
-        "sink_send_latency_seconds",
-        "From send to upstream acknowledgement.",
-        k.send_latency.clone(),
-    );
-    let d = &m.device_series;
-    r.register(
-        "modbus_requests",
-        "Modbus read requests sent, retries included.",
-        d.requests.clone(),
-    );
-    r.register(
-        "modbus_timeouts",
-        "Modbus requests that got no answer in time.",
-        d.timeouts.clone(),
-    );
-    r.register(
-        "modbus_short_replies",
-        "Modbus replies with fewer values than asked (the points beyond are read as bad quality).",
-        d.short_replies.clone(),
-    );
-    r.register(
-        "modbus_device_up",
-        "1 while the device answers.",
-        d.up.clone(),
-    );
-    r.register("modbus_exceptions", "Modbus exception responses by code (2 illegal address, 6 busy, 11 gateway target failed ...).", d.exceptions.clone());
-    r.register(
-        "modbus_poll_latency_seconds",
-        "Time to read all of a device's points.",
-        d.poll_latency.clone(),
-    );
-    r.register(
-        "modbus_schedule_lag_seconds",
-        "How late polls start after they are due.",
-        d.schedule_lag.clone(),
-    );
+impl SourceSeries {
+    fn registered(r: &mut Registry) -> Self {
+        SourceSeries {
+            messages: put(
+                r,
+                "source_messages",
+                "Messages received per source.",
+                Family::default(),
+            ),
+            readings: put(
+                r,
+                "source_readings",
+                "Readings decoded per source.",
+                Family::default(),
+            ),
+            rejected: put(
+                r,
+                "source_rejected",
+                "Payloads (or array elements) refused, per reason.",
+                Family::default(),
+            ),
+            connected: put(
+                r,
+                "source_connected",
+                "1 while the source is connected.",
+                Family::default(),
+            ),
+            reconnects: put(
+                r,
+                "source_reconnects",
+                "Connection failures followed by a retry.",
+                Family::default(),
+            ),
+        }
+    }
+}
+
+impl SinkSeries {
+    fn registered(r: &mut Registry) -> Self {
+        SinkSeries {
+            queue_items: put(r, "sink_queue_items", "Items waiting in the sink's outbox.", Family::default()),
+            queue_bytes: put(r, "sink_queue_bytes", "Bytes waiting in the sink's outbox.", Family::default()),
+            queue_age: put(r, "sink_queue_age_seconds", "Age of the oldest item in the outbox (0 when empty).", Family::default()),
+            delivered: put(r, "sink_delivered", "Items acknowledged upstream and removed from the outbox (kept across restarts).", Family::default()),
+            dead_letters: put(r, "sink_dead_letters", "Items moved aside because they can never be delivered (see `edgewatch dead-letters`).", Family::default()),
+            sent: put(r, "sink_sent", "Items sent, including resends.", Family::default()),
+            retries: put(r, "sink_retries", "Failed sends that were retried.", Family::default()),
+            connected: put(r, "sink_connected", "1 while an MQTT sink is connected.", Family::default()),
+            breaker: put(r, "sink_breaker_state", "Circuit breaker: 0 closed, 1 open, 2 half-open.", Family::default()),
+            failing: put(r, "sink_last_error", "1 while the last send failed.", Family::default()),
+            dropped: put(r, "sink_dropped", "Items dropped by the outbox budget (size or age), per kind (kept across restarts).", Family::default()),
+            send_latency: put(r, "sink_send_latency_seconds", "From send to upstream acknowledgement.", Family::default()),
+        }
+    }
+}
+
+impl DeviceSeries {
+    fn registered(r: &mut Registry) -> Self {
+        DeviceSeries {
+            requests: put(r, "modbus_requests", "Modbus read requests sent, retries included.", Family::default()),
+            timeouts: put(r, "modbus_timeouts", "Modbus requests that got no answer in time.", Family::default()),
+            short_replies: put(r, "modbus_short_replies", "Modbus replies with fewer values than asked (the points beyond are read as bad quality).", Family::default()),
+            up: put(r, "modbus_device_up", "1 while the device answers.", Family::default()),
+            exceptions: put(r, "modbus_exceptions", "Modbus exception responses by code (2 illegal address, 6 busy, 11 gateway target failed ...).", Family::default()),
+            poll_latency: put(r, "modbus_poll_latency_seconds", "Time to read all of a device's points.", Family::default()),
+            schedule_lag: put(r, "modbus_schedule_lag_seconds", "How late polls start after they are due.", Family::default()),
+        }
+    }
 }
 
 impl Metrics {
