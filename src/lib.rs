@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod detect;
 pub mod digest;
 pub mod event;
+pub mod internal_events;
 pub mod issues;
 pub mod knowledge;
 pub mod learn;

@@ -9,6 +9,7 @@ use crate::detect::anomaly::Scored;
 use crate::detect::{Detector, Detectors, StoredFiring};
 use crate::event::{now_ms, Labels};
 use crate::event::{AlertEvent, AlertKind, AlertState, CommitAck};
+use crate::internal_events::{emit, SensorRefused};
 use crate::learn::LearnedModel;
 use crate::metrics::Metrics;
 use crate::sources::IngestBatch;
@@ -153,13 +154,17 @@ impl Pipeline {
     /// Runs detectors and the aggregator over one source batch, appending to `out`.
     pub fn process(&mut self, mut b: IngestBatch, out: &mut WriteBatch) {
         let first_alert = out.alerts.len();
-        let before = b.readings.len();
-        b.readings.retain(|r| self.sensors.admit(&r.sensor));
-        if b.readings.len() < before {
-            self.metrics
-                .sensors_refused
-                .inc_by((before - b.readings.len()) as u64);
-        }
+        b.readings.retain(|r| {
+            let admitted = self.sensors.admit(&r.sensor);
+            if !admitted {
+                emit(SensorRefused {
+                    metrics: &self.metrics,
+                    sensor: &r.sensor,
+                    known: self.sensors.known(),
+                });
+            }
+            admitted
+        });
         self.metrics.sensors_known.set(self.sensors.known() as i64);
         for r in &b.readings {
             self.detectors.on_reading(r, &mut out.alerts);

@@ -1,7 +1,8 @@
 //! The cap on distinct sensors: every known sensor costs memory in the rules,
 //! the aggregator and the store, so a burst of made-up ids (a hostile or broken
 //! publisher) must not grow the gateway without end. Sensors already known are
-//! always taken; a new one beyond `store.max-sensors` is refused and counted.
+//! always taken; a new one beyond `store.max-sensors` is refused (the pipeline counts and
+//! logs it).
 
 use rustc_hash::FxHashSet as HashSet;
 use std::sync::Arc;
@@ -9,7 +10,6 @@ use std::sync::Arc;
 pub struct SensorLimit {
     known: HashSet<Arc<str>>,
     max: usize,
-    refused: u64,
 }
 
 impl SensorLimit {
@@ -17,7 +17,6 @@ impl SensorLimit {
         SensorLimit {
             known: HashSet::default(),
             max,
-            refused: 0,
         }
     }
 
@@ -34,15 +33,6 @@ impl SensorLimit {
             return true;
         }
         if self.known.len() >= self.max {
-            self.refused += 1;
-            if self.refused.is_power_of_two() {
-                tracing::warn!(
-                    sensor = %crate::untrusted::quote(sensor, &[], 80),
-                    known = self.known.len(),
-                    refused = self.refused,
-                    "reading of a new sensor refused: store.max-sensors are known (raise it if the plant has more)"
-                );
-            }
             return false;
         }
         self.known.insert(sensor.clone());

@@ -4,6 +4,7 @@
 //! counted, never a reading.
 
 use super::anomaly::{Scored, WindowJob};
+use crate::internal_events::{emit, InferenceFailed};
 use crate::metrics::Metrics;
 use crate::ml::{OnnxError, OnnxModel};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
@@ -71,8 +72,10 @@ fn score_logged(models: &mut [OnnxModel], jobs: &[WindowJob], m: &Metrics) -> Ve
     m.inference_batches.inc();
     m.anomaly_windows_scored.inc_by(scored.len() as u64);
     for e in errors {
-        m.inference_errors.inc();
-        tracing::error!("{e}");
+        emit(InferenceFailed {
+            metrics: m,
+            error: &e,
+        });
     }
     scored
 }

@@ -7,6 +7,7 @@ use super::breaker::Breaker;
 use super::retry::RetryConfig;
 use super::OutboxHandle;
 use crate::backoff::Backoff;
+use crate::internal_events::{emit, SinkDeliveringAgain, SinkSendFailed};
 use crate::store::OutboxRow;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -127,27 +128,26 @@ pub async fn run<D: Deliver>(
         match result {
             Ok(()) => {
                 limit = usize::MAX;
-                if failures > 0 {
-                    tracing::info!(sink = %outbox.name, after_failures = failures, "sink delivering again");
-                }
+                emit(SinkDeliveringAgain {
+                    metrics: &outbox.metrics,
+                    after_failures: failures,
+                });
                 failures = 0;
                 breaker.success();
                 backoff.reset();
-                outbox.metrics.set_error(None);
             }
             Err(f) => {
                 failures += 1;
-                outbox.metrics.retries.inc();
                 let opened = breaker.failure(Instant::now());
                 let delay = backoff.next_delay().max(f.retry_after.unwrap_or_default());
-                if failures == 1 || failures.is_power_of_two() || opened {
-                    tracing::warn!(
-                        sink = %outbox.name, error = %f.message, failures, retry_in = ?delay,
-                        breaker_open = opened, "sink send failed; the items stay queued"
-                    );
-                }
-                outbox.metrics.set_error(Some(f.message));
-                outbox.metrics.breaker.set(breaker.gauge());
+                emit(SinkSendFailed {
+                    metrics: &outbox.metrics,
+                    error: f.message,
+                    failures,
+                    retry_in: delay,
+                    breaker_open: opened,
+                    breaker_gauge: breaker.gauge(),
+                });
                 if !sleep(delay).await {
                     break;
                 }

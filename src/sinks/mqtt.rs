@@ -14,8 +14,9 @@ use super::mqtt_uplink::Uplink;
 use super::retry::RetryConfig;
 use super::{OutboxHandle, PendingHandle, SinkError};
 use crate::backoff::Backoff;
+use crate::internal_events::{emit, UplinkConnected, UplinkLost};
 use crate::issues::Issues;
-use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
+use crate::reconnect::Reconnect;
 use crate::store::{ItemKind, WriteOp};
 use crate::store::{OutboxConfig, RouteConfig};
 use crate::tls::TlsConfig;
@@ -279,13 +280,12 @@ impl SinkKind for MqttSink {
                         Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
                             connected = true;
                             self.reconnect.connected(now);
-                            outbox.metrics.connected.set(1);
-                            if failures > 0 {
-                                tracing::info!(sink = %outbox.name, "mqtt sink connected again; resending {} unacknowledged", uplink.unsent());
-                            } else {
-                                tracing::info!(sink = %outbox.name, session_present = ack.session_present, "mqtt sink connected");
-                            }
-                            outbox.metrics.set_error(None);
+                            emit(UplinkConnected {
+                                metrics: &outbox.metrics,
+                                session_present: ack.session_present,
+                                after_failures: failures,
+                                resending: uplink.unsent(),
+                            });
                         }
                         Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => uplink.written(pkid),
                         Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
@@ -335,14 +335,15 @@ impl SinkKind for MqttSink {
                 }
             }
             failures += 1;
-            outbox.metrics.retries.inc();
             let retry = self.reconnect.lost(Instant::now());
-            if retry.short_lived >= SHORT_LIVED_WARN && retry.short_lived.is_power_of_two() {
-                tracing::warn!(sink = %outbox.name, broker = %self.host, client_id = %self.options.client_id(), error = %e, times = retry.short_lived, retry_in = ?retry.delay, "the broker keeps closing the connection soon after accepting it: another client may be using the same client id (cloned gateway images share /etc/hostname, which the default id comes from); set a unique client-id or gateway.id");
-            } else if failures == 1 || failures.is_power_of_two() {
-                tracing::warn!(sink = %outbox.name, broker = %self.host, error = %e, failures, retry_in = ?retry.delay, "mqtt sink disconnected; items stay queued");
-            }
-            outbox.metrics.set_error(Some(e));
+            emit(UplinkLost {
+                metrics: &outbox.metrics,
+                broker: &self.host,
+                client_id: &self.options.client_id(),
+                error: e,
+                failures,
+                retry,
+            });
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(retry.delay) => {}

@@ -15,9 +15,12 @@ use super::{IngestBatch, IngestTx, SourceError};
 use crate::backoff::Backoff;
 use crate::event::now_ms;
 use crate::event::{CommitAck, Rejected, Rejection};
+use crate::internal_events::{
+    emit, Connection, ConnectionLost, MqttSourceConnected, PayloadRejected, Repeats,
+};
 use crate::issues::Issues;
 use crate::metrics::SourceMetrics;
-use crate::reconnect::{Reconnect, SHORT_LIVED_WARN};
+use crate::reconnect::Reconnect;
 use crate::tls::TlsConfig;
 use bytesize::ByteSize;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, SubscribeFilter};
@@ -249,7 +252,7 @@ impl SourceKind for MqttSource {
         let pending: Pending = Arc::default();
         let acker = tokio::spawn(ack_committed(client.clone(), seen.clone(), pending.clone()));
         let mut seq = 0u64;
-        let mut rejected_logged = 0u64;
+        let mut rejections = Repeats::default();
         loop {
             let event = tokio::select! {
                 biased;
@@ -258,14 +261,16 @@ impl SourceKind for MqttSource {
             };
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    self.metrics.connected.set(1);
                     self.reconnect.connected(tokio::time::Instant::now());
                     // Publishes of the previous connection will be redelivered; their
                     // packet ids mean nothing on this one.
                     if let Ok(mut p) = pending.lock() {
                         p.clear();
                     }
-                    tracing::info!(source = %self.name, session_present = ack.session_present, "mqtt connected");
+                    emit(MqttSourceConnected {
+                        metrics: &self.metrics,
+                        session_present: ack.session_present,
+                    });
                     let filters: Vec<SubscribeFilter> = self
                         .subscriptions
                         .iter()
@@ -287,21 +292,22 @@ impl SourceKind for MqttSource {
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     self.reconnect.progressed();
                     seq += 1;
-                    let batch = self.decode(&p, seq, &watermark, &pending, &mut rejected_logged);
+                    let batch = self.decode(&p, seq, &watermark, &pending, &mut rejections);
                     if out.send(batch).await.is_err() {
                         break;
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    self.metrics.connected.set(0);
-                    self.metrics.reconnects.inc();
                     let retry = self.reconnect.lost(tokio::time::Instant::now());
-                    if retry.short_lived >= SHORT_LIVED_WARN {
-                        tracing::warn!(source = %self.name, client_id = %self.options.client_id(), error = %e, times = retry.short_lived, retry_in = ?retry.delay, "the broker keeps closing the connection soon after accepting it: another client may be using the same client id (cloned gateway images share /etc/hostname, which the default id comes from); set a unique client-id or gateway.id");
-                    } else {
-                        tracing::warn!(source = %self.name, error = %e, retry_in = ?retry.delay, "mqtt connection failed");
-                    }
+                    emit(ConnectionLost {
+                        metrics: &self.metrics,
+                        connection: Connection::Mqtt {
+                            client_id: &self.options.client_id(),
+                        },
+                        error: &e,
+                        retry,
+                    });
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
                         _ = tokio::time::sleep(retry.delay) => {}
@@ -322,7 +328,7 @@ impl MqttSource {
         seq: u64,
         watermark: &Arc<watch::Sender<u64>>,
         pending: &Pending,
-        rejected_logged: &mut u64,
+        rejections: &mut Repeats,
     ) -> IngestBatch {
         let received = Instant::now();
         let now = now_ms();
@@ -338,27 +344,18 @@ impl MqttSource {
             d.decode(&p.topic, &p.payload, now, &mut readings, &mut reasons);
         }
         self.metrics.readings.inc_by(readings.len() as u64);
-        let rejected = reasons.first().map(|r: &Rejection| {
-            for r in &reasons {
-                self.metrics.reject(*r);
-            }
-            *rejected_logged += 1;
-            // Log the first few and then every power of two, so a flood stays readable.
-            if *rejected_logged <= 10 || rejected_logged.is_power_of_two() {
-                tracing::warn!(
-                    // A topic is publisher text: its control characters are escaped.
-                    source = %self.name, topic = %crate::untrusted::quote(&p.topic, &[], 200),
-                    reason = r.reason(), count = reasons.len(),
-                    "payload rejected (counted in edgewatch_source_rejected_total; kept in the rejected table)"
-                );
-            }
-            Rejected {
-                ts_ms: now,
-                source: self.name.clone(),
-                topic: p.topic.clone(),
-                reason: r.reason(),
-                excerpt: p.payload[..p.payload.len().min(512)].to_vec(),
-            }
+        emit(PayloadRejected {
+            metrics: &self.metrics,
+            topic: &p.topic,
+            reasons: &reasons,
+            repeats: rejections,
+        });
+        let rejected = reasons.first().map(|r: &Rejection| Rejected {
+            ts_ms: now,
+            source: self.name.clone(),
+            topic: p.topic.clone(),
+            reason: r.reason(),
+            excerpt: p.payload[..p.payload.len().min(512)].to_vec(),
         });
         if p.qos != QoS::AtMostOnce {
             if let Ok(mut q) = pending.lock() {

@@ -18,6 +18,7 @@ pub use settings::{AlertsWhenFull, EventKind, OutboxConfig, RouteConfig};
 use crate::aggregate::Aggregate;
 use crate::event::AlertEvent;
 use crate::event::Labels;
+use crate::internal_events::{emit, OutboxDropCause, OutboxDropped};
 use crate::metrics::SinkMetrics;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rustc_hash::FxHashMap as HashMap;
@@ -297,14 +298,26 @@ impl Outboxes {
         let dropped = self.evict_while_over(tx, i, ItemKind::Aggregate)?;
         if dropped > 0 {
             let (spec, st) = &self.sinks[i];
-            tracing::warn!(sink = %spec.name, dropped, total = st.dropped_aggregates, "outbox full: dropped the oldest aggregates (raise outbox.max-size or fix the uplink)");
+            emit(OutboxDropped {
+                sink: &spec.name,
+                kind: ItemKind::Aggregate.as_str(),
+                dropped,
+                total: st.dropped_aggregates,
+                cause: OutboxDropCause::FullAggregates,
+            });
         }
         let (spec, st) = &self.sinks[i];
         if st.bytes > spec.max_bytes && spec.alerts_when_full == AlertsWhenFull::DropOldest {
             let dropped = self.evict_while_over(tx, i, ItemKind::Alert)?;
             if dropped > 0 {
                 let (spec, st) = &self.sinks[i];
-                tracing::error!(sink = %spec.name, dropped, total = st.dropped_alerts, "outbox full of alerts: dropped the oldest alerts (alerts-when-full = \"drop-oldest\")");
+                emit(OutboxDropped {
+                    sink: &spec.name,
+                    kind: ItemKind::Alert.as_str(),
+                    dropped,
+                    total: st.dropped_alerts,
+                    cause: OutboxDropCause::FullAlerts,
+                });
             }
         }
         Ok(())
@@ -401,11 +414,18 @@ impl Outboxes {
                 )?;
                 st.items -= (n as u64).min(st.items);
                 st.bytes -= (bytes as u64).min(st.bytes);
-                match kind {
-                    ItemKind::Alert => st.dropped_alerts += n as u64,
-                    ItemKind::Aggregate => st.dropped_aggregates += n as u64,
-                }
-                tracing::warn!(sink = %spec.name, kind = kind.as_str(), dropped = n, "outbox items older than outbox.max-age dropped");
+                let total = match kind {
+                    ItemKind::Alert => &mut st.dropped_alerts,
+                    ItemKind::Aggregate => &mut st.dropped_aggregates,
+                };
+                *total += n as u64;
+                emit(OutboxDropped {
+                    sink: &spec.name,
+                    kind: kind.as_str(),
+                    dropped: n as u64,
+                    total: *total,
+                    cause: OutboxDropCause::Aged,
+                });
                 any = true;
             }
             if any {

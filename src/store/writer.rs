@@ -8,6 +8,7 @@ use crate::aggregate::Aggregate;
 use crate::backoff::Backoff;
 use crate::event::{now_ms, Reading};
 use crate::event::{AlertEvent, AlertState, CommitAck, Rejected, SimFault};
+use crate::internal_events::{emit, CommitFailed};
 use crate::metrics::Metrics;
 use rusqlite::{params, Connection, Transaction};
 use rustc_hash::FxHashMap as HashMap;
@@ -163,7 +164,6 @@ impl WriterState {
             // on a full or failing disk.
             let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5), 0.2);
             while let Err(e) = self.commit(&mut ops) {
-                self.metrics.commit_errors.inc();
                 // The rolled-back transaction may have held new sensor rows and
                 // outbox counters.
                 self.sensor_ids.clear();
@@ -171,7 +171,11 @@ impl WriterState {
                     tracing::error!(error = %e, "cannot re-read outbox counters");
                 }
                 let delay = backoff.next_delay();
-                tracing::error!(error = %e, retry_in = ?delay, "store commit failed; nothing in it is acknowledged, retrying");
+                emit(CommitFailed {
+                    metrics: &self.metrics,
+                    error: &e,
+                    retry_in: delay,
+                });
                 std::thread::sleep(delay);
             }
             self.metrics

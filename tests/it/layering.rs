@@ -29,6 +29,8 @@ const LAYERS: &[&[&str]] = &[
         "ml",
         "learn",
     ],
+    // What the parts tell operators: each event logs and counts in one place.
+    &["internal_events"],
     &["issues"],
     &["mqtt_settings", "store", "detect"],
     &["sinks"],

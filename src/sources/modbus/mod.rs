@@ -22,6 +22,9 @@ use super::kind::{self, SourceKind};
 use super::{IngestBatch, IngestTx, SourceError};
 use crate::backoff::Backoff;
 use crate::event::{now_ms, Labels, Quality, Reading};
+use crate::internal_events::{
+    emit, Connection, ConnectionLost, DeviceAnswered, DeviceDown, ShortReply,
+};
 use crate::issues::Issues;
 use crate::metrics::{DeviceMetrics, SourceMetrics};
 use decode::{DataType, Order, Table};
@@ -48,7 +51,6 @@ struct Point {
 }
 
 struct Device {
-    name: String,
     unit: u8,
     reads: Vec<ReadRequest>,
     points: Vec<Point>,
@@ -182,7 +184,6 @@ impl SourceKind for ModbusSource {
                 .collect();
             let reads = plan::plan(&spans, c.max_gap, c.max_per_request);
             devices.push(Device {
-                name: d.name.clone(),
                 unit: d.unit,
                 reads,
                 points,
@@ -261,10 +262,13 @@ impl ModbusSource {
                 Some(ctx)
             }
             Err(e) => {
-                self.metrics.connected.set(0);
-                self.metrics.reconnects.inc();
                 let retry = self.schedule.connect_failed(Instant::now());
-                tracing::warn!(source = %self.name, error = %e, retry_in = ?retry.delay, "modbus connection failed");
+                emit(ConnectionLost {
+                    metrics: &self.metrics,
+                    connection: Connection::ModbusConnect,
+                    error: &e,
+                    retry,
+                });
                 None
             }
         }
@@ -302,37 +306,36 @@ impl ModbusSource {
         let ts = now_ms();
         match self.schedule.polled(device, due, started, now, outcome) {
             Effect::Up { recovered } => {
-                d.metrics
-                    .poll_latency_us
-                    .record(started.elapsed().as_micros() as u64);
-                if recovered {
-                    tracing::info!(source = %self.name, device = %d.name, "modbus device answers again");
-                }
-                d.metrics.up.set(1);
+                emit(DeviceAnswered {
+                    metrics: &d.metrics,
+                    latency: started.elapsed(),
+                    recovered,
+                });
                 readings.push(up_reading(d, ts, 1.0));
                 (true, readings)
             }
             Effect::Down { newly, retry_in } => {
-                if newly {
-                    tracing::warn!(source = %self.name, device = %d.name, unit = d.unit, retry_in = ?retry_in, "modbus device does not answer; marked down");
-                }
-                d.metrics.up.set(0);
+                emit(DeviceDown {
+                    metrics: &d.metrics,
+                    unit: d.unit,
+                    newly,
+                    retry_in,
+                });
                 readings.push(up_reading(d, ts, 0.0));
                 // After a timeout a late answer may still arrive: start clean.
                 (false, readings)
             }
             Effect::Lost(retry) => {
-                self.metrics.connected.set(0);
-                self.metrics.reconnects.inc();
                 let error = match result {
                     Err(PollError::Transport(e)) => e,
                     _ => String::new(),
                 };
-                if retry.short_lived >= crate::reconnect::SHORT_LIVED_WARN {
-                    tracing::warn!(source = %self.name, error = %error, retry_in = ?retry.delay, times = retry.short_lived, "modbus peer keeps closing the connection right after accepting it (connection limit of the device or gateway reached?); backing off");
-                } else {
-                    tracing::warn!(source = %self.name, error = %error, retry_in = ?retry.delay, "modbus connection lost; reconnecting");
-                }
+                emit(ConnectionLost {
+                    metrics: &self.metrics,
+                    connection: Connection::ModbusSession,
+                    error: &error,
+                    retry,
+                });
                 (false, readings)
             }
         }
@@ -437,7 +440,14 @@ async fn poll(
         match answer {
             Ok(Ok(raw)) => {
                 if raw.len() < usize::from(req.count) {
-                    short_reply(d, req, raw.len());
+                    emit(ShortReply {
+                        metrics: &d.metrics,
+                        unit: d.unit,
+                        table: &req.table,
+                        start: req.start,
+                        asked: req.count,
+                        got: raw.len(),
+                    });
                 }
                 for &i in idx {
                     let p = &d.points[i];
@@ -469,17 +479,6 @@ async fn poll(
         }
     }
     Ok(())
-}
-
-/// The device answered with fewer values than asked: counted as its own error
-/// (the map and the device disagree), logged on the first and every
-/// power-of-two occurrence.
-fn short_reply(d: &Device, req: &ReadRequest, got: usize) {
-    d.metrics.short_replies.inc();
-    let n = d.metrics.short_replies.get();
-    if n.is_power_of_two() {
-        tracing::warn!(device = %d.name, unit = d.unit, table = ?req.table, start = req.start, asked = req.count, got, times = n, "modbus reply holds fewer values than asked; the points beyond it are read as bad quality (check the register map against the device)");
-    }
 }
 
 fn reading(p: &Point, ts: i64, v: f64, quality: Quality) -> Reading {

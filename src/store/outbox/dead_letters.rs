@@ -5,6 +5,7 @@
 //! past the old one, and the new number keeps the dedup key unique.
 
 use super::{ItemKind, Outboxes};
+use crate::internal_events::{emit, DeadLettered};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use std::sync::Arc;
@@ -104,10 +105,7 @@ impl Outboxes {
         st.items = st.items.saturating_sub(1);
         st.bytes = st.bytes.saturating_sub(bytes as u64);
         st.dead_letters += 1;
-        tracing::warn!(
-            sink, seq, reason,
-            "outbox item moved to the dead letters so the items behind it can go; resend with `edgewatch dead-letters resend`"
-        );
+        emit(DeadLettered { sink, seq, reason });
         Ok(())
     }
 
