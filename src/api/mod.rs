@@ -2,6 +2,7 @@
 //! documents, search and questions.
 //! Loopback by default; a bearer token guards every route when one is configured.
 
+mod cursor;
 mod dead_letters;
 mod health;
 mod json_body;
@@ -266,12 +267,9 @@ async fn sensors(
 ) -> Result<Response, ApiError> {
     let reader = s.reader.clone();
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
-    let mut rows = blocking(move || reader.sensors_page(q.after.as_deref(), limit + 1)).await?;
-    let next = (rows.len() > limit).then(|| {
-        rows.truncate(limit);
-        rows.last().map(|r| r.id.clone())
-    });
-    Ok(Json(serde_json::json!({ "sensors": rows, "next": next.flatten() })).into_response())
+    let rows = blocking(move || reader.sensors_page(q.after.as_deref(), limit + 1)).await?;
+    let (rows, next) = cursor::page(rows, limit, |r| r.id.clone());
+    Ok(Json(serde_json::json!({ "sensors": rows, "next": next })).into_response())
 }
 
 fn glob(pattern: Option<&str>) -> Result<Option<SensorGlob>, ApiError> {
@@ -288,6 +286,7 @@ async fn alerts(
     Query(q): Query<AlertQuery>,
 ) -> Result<Response, ApiError> {
     let now = now_ms();
+    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
     if let Some(sev) = &q.severity {
         if crate::event::Severity::parse(sev).is_none() {
             return Err(ApiError::bad_request(
@@ -314,11 +313,14 @@ async fn alerts(
         sensor: glob(q.sensor.as_deref())?,
         severity: q.severity.clone(),
         state: q.state.clone(),
-        limit: q.limit.unwrap_or(100).min(10_000),
+        // One more than asked: whether there is a next page.
+        limit: limit + 1,
+        after: q.after.as_deref().map(cursor::decode).transpose()?,
     };
     let reader = s.reader.clone();
     let rows = blocking(move || reader.alerts(&filter)).await?;
-    Ok(Json(serde_json::json!({ "alerts": rows })).into_response())
+    let (rows, next) = cursor::page(rows, limit, |a| cursor::encode(a.fired_ms, &a.id));
+    Ok(Json(serde_json::json!({ "alerts": rows, "next": next })).into_response())
 }
 
 async fn aggregates(
@@ -335,8 +337,16 @@ async fn aggregates(
         None => i64::MAX,
     };
     let sensor = glob(q.sensor.as_deref())?;
-    let limit = q.limit.unwrap_or(1000).min(100_000);
+    let limit = q.limit.unwrap_or(1000).clamp(1, 100_000);
+    let after = q.after.as_deref().map(cursor::decode).transpose()?;
     let reader = s.reader.clone();
-    let rows = blocking(move || reader.aggregates(sensor.as_ref(), from, to, limit)).await?;
-    Ok(Json(serde_json::json!({ "aggregates": rows })).into_response())
+    let rows = blocking(move || {
+        let after = after.as_ref().map(|(ms, sensor)| (*ms, sensor.as_str()));
+        reader.aggregates(sensor.as_ref(), (from, to), after, limit + 1)
+    })
+    .await?;
+    let (rows, next) = cursor::page(rows, limit, |a| {
+        cursor::encode(a.window_start_ms, &a.sensor)
+    });
+    Ok(Json(serde_json::json!({ "aggregates": rows, "next": next })).into_response())
 }

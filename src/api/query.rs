@@ -10,6 +10,8 @@ pub struct AlertQuery {
     pub severity: Option<String>,
     pub state: Option<String>,
     pub limit: Option<usize>,
+    /// The `next` of the page before.
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -18,6 +20,8 @@ pub struct AggregateQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub limit: Option<usize>,
+    /// The `next` of the page before.
+    pub after: Option<String>,
 }
 
 /// A time as RFC 3339 (`2026-11-21T08:00:00Z`), epoch milliseconds, or a duration

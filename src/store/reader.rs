@@ -52,6 +52,8 @@ pub struct AlertRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct AggregateRow {
     pub sensor: String,
+    #[serde(skip)]
+    pub window_start_ms: i64,
     pub window_start: String,
     pub window_end: String,
     pub count: i64,
@@ -74,6 +76,9 @@ pub struct AlertFilter {
     pub severity: Option<String>,
     pub state: Option<String>,
     pub limit: usize,
+    /// Only alerts listed after this one (fired at, id), newest first: the cursor
+    /// of the page before.
+    pub after: Option<(i64, String)>,
 }
 
 /// When an alert on `sensor` was open; `resolved_ms` is `i64::MAX` while firing.
@@ -190,14 +195,18 @@ impl Reader {
                 "SELECT {ALERT_COLUMNS} FROM alerts
                  WHERE fired_at >= ?1 AND fired_at <= ?2
                    AND (?3 IS NULL OR severity = ?3) AND (?4 IS NULL OR state = ?4)
+                   AND (?5 IS NULL OR fired_at < ?5 OR (fired_at = ?5 AND id > ?6))
                  ORDER BY fired_at DESC, id"
             ))?;
+            let (after_ms, after_id) = f.after.clone().unzip();
             let rows = st.query_map(
                 params![
                     f.since_ms.unwrap_or(i64::MIN),
                     f.until_ms.unwrap_or(i64::MAX),
                     f.severity,
-                    f.state
+                    f.state,
+                    after_ms,
+                    after_id
                 ],
                 alert_row,
             )?;
@@ -241,11 +250,13 @@ impl Reader {
         })
     }
 
+    /// Aggregates of windows starting in `[from_ms, to_ms)`, by window start and
+    /// sensor; `after` (window start, sensor) continues a page before.
     pub fn aggregates(
         &self,
         sensor: Option<&SensorGlob>,
-        from_ms: i64,
-        to_ms: i64,
+        (from_ms, to_ms): (i64, i64),
+        after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<AggregateRow>, StoreError> {
         self.with(|c| {
@@ -254,11 +265,14 @@ impl Reader {
                         a.p50, a.p95, a.p99, a.first_ts, a.last_ts
                  FROM aggregates a JOIN sensors s ON s.id = a.sensor
                  WHERE a.window_start >= ?1 AND a.window_start < ?2
+                   AND (?3 IS NULL OR a.window_start > ?3 OR (a.window_start = ?3 AND s.name > ?4))
                  ORDER BY a.window_start, s.name",
             )?;
-            let rows = st.query_map(params![from_ms, to_ms], |r| {
+            let (after_ms, after_sensor) = after.unzip();
+            let rows = st.query_map(params![from_ms, to_ms, after_ms, after_sensor], |r| {
                 Ok(AggregateRow {
                     sensor: r.get(0)?,
+                    window_start_ms: r.get(1)?,
                     window_start: format_ts(r.get(1)?),
                     window_end: format_ts(r.get(2)?),
                     count: r.get(3)?,

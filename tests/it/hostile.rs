@@ -563,6 +563,86 @@ fn a_burst_of_new_sensor_ids_stops_at_the_cap_and_lists_are_paged() {
     assert_eq!(sorted, seen, "in order, no repeats");
 }
 
+/// Follows `next` from page to page; the `key` of every row listed.
+fn pages(
+    d: &Daemon,
+    path: &str,
+    list: &str,
+    key: impl Fn(&serde_json::Value) -> String,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    for _ in 0..100 {
+        let page = d.json(&format!("{path}{after}"));
+        seen.extend(page[list].as_array().unwrap().iter().map(&key));
+        match page["next"].as_str() {
+            Some(n) => after = format!("&after={}", n.replace('/', "%2F").replace(':', "%3A")),
+            None => return seen,
+        }
+    }
+    panic!("no last page after 100 pages of {path}");
+}
+
+#[test]
+fn alerts_and_aggregates_are_paged_by_cursor_with_ties_kept_apart() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        &format!(
+            "{}[[rules]]\nname = \"hot\"\nsensors = [\"p/*\"]\nabove = 10.0\nclear = 5.0\n",
+            source(broker.port, "")
+        ),
+    );
+    broker.wait_subscribed("edgewatch-test-in", "in/#");
+    // One message: 40 alerts fired in the same millisecond, 40 aggregates of the
+    // same window, so the cursors must tell rows with one time apart.
+    let burst: Vec<String> = (0..40)
+        .map(|i| format!(r#"{{"sensor_id":"p/{i:02}","value":20}}"#))
+        .collect();
+    broker.publish("in/x", &format!("[{}]", burst.join(",")), 1);
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            d.json("/api/v1/aggregates?from=10m&limit=100")["aggregates"]
+                .as_array()
+                .is_some_and(|a| a.len() == 40)
+        }),
+        "{}",
+        d.log()
+    );
+    let alerts = pages(&d, "/api/v1/alerts?limit=7", "alerts", |a| {
+        a["id"].as_str().unwrap().to_owned()
+    });
+    let mut unique = alerts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        (alerts.len(), unique.len()),
+        (40, 40),
+        "each alert once: {alerts:?}"
+    );
+    let aggs = pages(
+        &d,
+        "/api/v1/aggregates?from=10m&limit=7",
+        "aggregates",
+        |a| {
+            format!(
+                "{} {}",
+                a["window_start"].as_str().unwrap(),
+                a["sensor"].as_str().unwrap()
+            )
+        },
+    );
+    let mut sorted = aggs.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, aggs, "in order, each once");
+    assert_eq!(aggs.len(), 40);
+    // A cursor that no page gave is refused.
+    assert_eq!(d.status_of("/api/v1/alerts?after=yesterday"), 400);
+    assert_eq!(d.status_of("/api/v1/aggregates?after=12x%3Ap%2F01"), 400);
+}
+
 #[test]
 fn check_config_refuses_what_run_would_ignore_or_trip_on() {
     let dir = tempfile::tempdir().unwrap();
