@@ -1,10 +1,14 @@
 //! Text that came from outside (upstream response bodies, payload fields, topic
 //! names) made safe to log, store and print: control characters are escaped (an
-//! ANSI sequence or a CR cannot repaint a terminal or forge a log line), known
-//! secrets are replaced, and the length is capped on a character boundary.
+//! ANSI sequence or a CR cannot repaint a terminal or forge a log line), and so
+//! are the invisible characters that reorder or hide text (bidi overrides and
+//! isolates, zero-width characters: "Trojan Source"), known secrets are replaced,
+//! and the length is capped on a character boundary. An MQTT broker refuses
+//! control characters in topics, but not these.
 
-/// `text` with each secret replaced by `[redacted]`, control characters escaped
-/// (`\u{1b}`, `\r`, `\n`), and at most `max` bytes kept (then `…`).
+/// `text` with each secret replaced by `[redacted]`, control and invisible
+/// characters escaped (`\u{1b}`, `\r`, `\n`, `\u{202e}`), and at most `max`
+/// bytes kept (then `…`).
 pub fn quote(text: &str, secrets: &[&str], max: usize) -> String {
     let mut clean = text.to_owned();
     for s in secrets.iter().filter(|s| s.len() >= 4) {
@@ -14,6 +18,8 @@ pub fn quote(text: &str, secrets: &[&str], max: usize) -> String {
     for c in clean.chars() {
         let piece: String = if c.is_control() {
             c.escape_default().collect()
+        } else if is_invisible(c) {
+            c.escape_unicode().collect()
         } else {
             c.to_string()
         };
@@ -24,6 +30,23 @@ pub fn quote(text: &str, secrets: &[&str], max: usize) -> String {
         out.push_str(&piece);
     }
     out
+}
+
+/// Characters that change how the text around them is shown without showing
+/// themselves: zero-width spaces and joiners, direction marks, embeddings,
+/// overrides and isolates, the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `text` cut to at most `max` bytes on a character boundary; for keeping what
+/// came from outside (a topic, an excerpt) at a bounded size.
+pub fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[cfg(test)]
@@ -52,5 +75,10 @@ mod tests {
             cut.len()
         );
         assert_eq!(quote("plain", &[], 200), "plain");
+        // Text that reads one way and is another: shown for what it is.
+        let trojan = quote("in/\u{202e}gnp.exe\u{200b}", &[], 200);
+        assert_eq!(trojan, "in/\\u{202e}gnp.exe\\u{200b}");
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate("aé", 3), "aé");
     }
 }

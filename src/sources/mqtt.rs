@@ -108,6 +108,9 @@ fn default_max_clock_skew() -> Duration {
     Duration::from_millis(super::payload::DEFAULT_MAX_FUTURE_MS as u64)
 }
 
+/// Bytes of a rejected message's topic kept in the rejected table.
+const MAX_KEPT_TOPIC: usize = 1024;
+
 pub struct MqttSource {
     name: Arc<str>,
     options: MqttOptions,
@@ -353,7 +356,8 @@ impl MqttSource {
         let rejected = reasons.first().map(|r: &Rejection| Rejected {
             ts_ms: now,
             source: self.name.clone(),
-            topic: p.topic.clone(),
+            // A topic may be 64 KiB; the table keeps enough to find the publisher.
+            topic: crate::untrusted::truncate(&p.topic, MAX_KEPT_TOPIC).to_owned(),
             reason: r.reason(),
             excerpt: p.payload[..p.payload.len().min(512)].to_vec(),
         });

@@ -563,6 +563,54 @@ fn a_burst_of_new_sensor_ids_stops_at_the_cap_and_lists_are_paged() {
     assert_eq!(sorted, seen, "in order, no repeats");
 }
 
+#[test]
+fn hostile_topics_from_a_real_broker_are_logged_for_what_they_are_and_kept_bounded() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &source(broker.port, ""));
+    broker.wait_subscribed("edgewatch-test-in", "in/#");
+    // The broker refuses control characters in topics, but not the invisible
+    // ones that reorder text (a log reader would see "in/exe.png"), nor 60 KB.
+    let trojan = "in/\u{202e}gnp.exe\u{200b}";
+    let long = format!("in/{}", "x".repeat(60_000));
+    broker.publish(trojan, "not json", 1);
+    broker.publish(&long, "not json either", 1);
+    broker.publish("in/ok", r#"{"sensor_id":"ok","value":1}"#, 1);
+    let rejected = "edgewatch_source_rejected_total{source=\"in\",reason=\"not_json\"}";
+    assert!(
+        wait_until(Duration::from_secs(10), || d.metric(rejected) >= 2.0
+            && crate::support::sql_count(
+                &d.db(),
+                "SELECT count(*) FROM journal"
+            ) == 1),
+        "{}",
+        d.log()
+    );
+    let log = d.log();
+    assert!(log.contains(r"in/\u{202e}gnp.exe\u{200b}"), "{log}");
+    assert!(
+        !log.contains('\u{202e}') && !log.contains('\u{200b}'),
+        "raw bidi in the log"
+    );
+    // The 60 KB topic: a log line of bounded length, a bounded row.
+    assert!(
+        log.lines().all(|l| l.len() < 2_000),
+        "a log line took the whole topic"
+    );
+    let kept: Vec<i64> =
+        crate::support::sql(&d.db(), "SELECT length(topic) FROM rejected ORDER BY ts");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().all(|&n| n <= 1024), "{kept:?}");
+    assert_eq!(
+        crate::support::sql::<String>(
+            &d.db(),
+            "SELECT topic FROM rejected WHERE topic LIKE 'in/%exe%'"
+        ),
+        [trojan],
+        "the table keeps the topic as it came, for finding the publisher"
+    );
+}
+
 /// Follows `next` from page to page; the `key` of every row listed.
 fn pages(
     d: &Daemon,
