@@ -41,6 +41,8 @@ const LAYERS: &[&[&str]] = &[
     &["api"],
     &["daemon"],
     &["commands"],
+    // The binary's command line (src/main.rs dispatches it).
+    &["cli"],
 ];
 
 fn layer(module: &str) -> Option<usize> {
