@@ -99,10 +99,12 @@ fn ordered_bytes(regs: &[u16], order: Order) -> Vec<u8> {
         .collect()
 }
 
-/// The value of a register point; `regs` holds exactly `width()` registers.
-pub fn registers(ty: DataType, order: Order, bit: u8, regs: &[u16]) -> f64 {
+/// The value of a register point from its first `width()` registers; `None`
+/// when `regs` holds fewer (a reply shorter than the map says).
+pub fn registers(ty: DataType, order: Order, bit: u8, regs: &[u16]) -> Option<f64> {
+    let regs = regs.get(..usize::from(ty.width()))?;
     let b = ordered_bytes(regs, order);
-    match ty {
+    Some(match ty {
         DataType::Bool => f64::from(u8::from(regs[0] != 0)),
         DataType::Bit => f64::from((regs[0] >> (bit & 15)) & 1),
         DataType::U16 => f64::from(u16::from_be_bytes([b[0], b[1]])),
@@ -113,7 +115,7 @@ pub fn registers(ty: DataType, order: Order, bit: u8, regs: &[u16]) -> f64 {
         DataType::U64 => u64::from_be_bytes(b[..8].try_into().unwrap_or_default()) as f64,
         DataType::I64 => i64::from_be_bytes(b[..8].try_into().unwrap_or_default()) as f64,
         DataType::F64 => f64::from_be_bytes(b[..8].try_into().unwrap_or_default()),
-    }
+    })
 }
 
 /// Registers that hold `value` as `ty` in `order` (for the simulator and tests).
@@ -155,7 +157,7 @@ mod tests {
             (Order::Dcba, [0x79E9, 0xF642]),
         ];
         for (order, regs) in cases {
-            let v = registers(DataType::F32, order, 0, &regs);
+            let v = registers(DataType::F32, order, 0, &regs).unwrap();
             assert!((v - 123.456).abs() < 1e-4, "{order:?}: {v}");
             assert_eq!(encode(DataType::F32, order, 123.456), regs.to_vec());
         }
@@ -178,10 +180,19 @@ mod tests {
             for (ty, v) in values {
                 let regs = encode(ty, order, v);
                 assert_eq!(regs.len(), ty.width() as usize);
-                assert_eq!(registers(ty, order, 0, &regs), v, "{ty:?} {order:?}");
+                assert_eq!(registers(ty, order, 0, &regs), Some(v), "{ty:?} {order:?}");
             }
         }
-        assert_eq!(registers(DataType::Bit, Order::Abcd, 3, &[0b1000]), 1.0);
-        assert_eq!(registers(DataType::Bit, Order::Abcd, 2, &[0b1000]), 0.0);
+        assert_eq!(
+            registers(DataType::Bit, Order::Abcd, 3, &[0b1000]),
+            Some(1.0)
+        );
+        // Fewer registers than the type is wide: no value, not a panic.
+        assert_eq!(registers(DataType::F64, Order::Abcd, 0, &[1, 2, 3]), None);
+        assert_eq!(registers(DataType::Bool, Order::Abcd, 0, &[]), None);
+        assert_eq!(
+            registers(DataType::Bit, Order::Abcd, 2, &[0b1000]),
+            Some(0.0)
+        );
     }
 }

@@ -457,12 +457,11 @@ async fn poll(
                     } else {
                         p.ty.width() as usize
                     };
-                    match raw.get(at..at + width) {
-                        Some(regs) => {
-                            let v =
-                                decode::registers(p.ty, p.order, p.bit, regs) * p.scale + p.offset;
-                            out.push(reading(p, ts, v, Quality::Good));
-                        }
+                    let value = raw
+                        .get(at..at + width)
+                        .and_then(|regs| decode::registers(p.ty, p.order, p.bit, regs));
+                    match value {
+                        Some(v) => out.push(reading(p, ts, v * p.scale + p.offset, Quality::Good)),
                         // Not in the reply: said as bad quality, never silently skipped.
                         None => out.push(reading(p, ts, 0.0, Quality::Bad)),
                     }
