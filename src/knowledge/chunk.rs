@@ -29,7 +29,7 @@ pub fn split(text: &str) -> Vec<String> {
         current.push_str(p);
         // A single piece longer than a chunk (no sentence ends): cut it.
         while current.len() > CHUNK_CHARS {
-            let cut = floor_boundary(&current, CHUNK_CHARS);
+            let cut = crate::untrusted::truncate(&current, CHUNK_CHARS).len();
             let rest = current[cut..].to_owned();
             let tail = overlap(&current[..cut]);
             chunks.push(current[..cut].to_owned());
@@ -66,13 +66,6 @@ fn overlap(s: &str) -> String {
     let from = ceil_boundary(s, s.len() - OVERLAP_CHARS);
     let from = s[from..].find(' ').map_or(from, |i| from + i + 1);
     s[from..].to_owned()
-}
-
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 fn ceil_boundary(s: &str, mut i: usize) -> usize {

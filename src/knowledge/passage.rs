@@ -153,10 +153,7 @@ fn quote(q: &Query, text: &str) -> String {
         out.push_str(u);
     }
     if out.len() > MAX_QUOTE {
-        let cut = (0..=MAX_QUOTE)
-            .rev()
-            .find(|i| out.is_char_boundary(*i))
-            .unwrap_or(0);
+        let cut = crate::untrusted::truncate(&out, MAX_QUOTE).len();
         out.truncate(cut);
         out.push('…');
     }

@@ -1,7 +1,8 @@
 //! Answers that quote what a stored document says to do.
 
 use super::builder::Builder;
-use crate::knowledge::facts::{Fact, Gathered};
+use crate::knowledge::facts::{clean, Fact, Gathered};
+use crate::knowledge::passage::Passage;
 
 /// The best-matching passage of a stored document, quoted, and the next one.
 pub(super) fn how_to(b: &mut Builder, g: &Gathered) {
@@ -12,32 +13,20 @@ pub(super) fn how_to(b: &mut Builder, g: &Gathered) {
         );
         return;
     };
+    let (title, text, cite) = quote(b, p);
+    b.say(format!("The document \"{title}\" says: \"{text}\" {cite}."));
+    if let Some(p2) = g.passages.get(1) {
+        let (title, text, cite) = quote(b, p2);
+        b.say(format!("See also \"{title}\": \"{text}\" {cite}."));
+    }
+}
+
+/// A passage's title and text as quoted, and the citation of its fact.
+fn quote(b: &mut Builder, p: &Passage) -> (String, String, String) {
+    let (title, text) = (clean(&p.title), clean(&p.text));
     let cite = b.cite(Fact {
         id: format!("doc:{}", p.chunk),
-        text: format!(
-            "from the document \"{}\": \"{}\"",
-            crate::knowledge::facts::clean(&p.title),
-            crate::knowledge::facts::clean(&p.text)
-        ),
+        text: format!("from the document \"{title}\": \"{text}\""),
     });
-    b.say(format!(
-        "The document \"{}\" says: \"{}\" {cite}.",
-        crate::knowledge::facts::clean(&p.title),
-        crate::knowledge::facts::clean(&p.text)
-    ));
-    if let Some(p2) = g.passages.get(1) {
-        let cite = b.cite(Fact {
-            id: format!("doc:{}", p2.chunk),
-            text: format!(
-                "from the document \"{}\": \"{}\"",
-                crate::knowledge::facts::clean(&p2.title),
-                crate::knowledge::facts::clean(&p2.text)
-            ),
-        });
-        b.say(format!(
-            "See also \"{}\": \"{}\" {cite}.",
-            crate::knowledge::facts::clean(&p2.title),
-            crate::knowledge::facts::clean(&p2.text)
-        ));
-    }
+    (title, text, cite)
 }
